@@ -1,0 +1,49 @@
+# Two entry points (see README): `make run` (the main job on the embedded default) and
+# `make test` (lint, import contracts, every test). Each does its own set-up on a fresh
+# Debian machine that has only python3, make and apt.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEBIAN_PACKAGES := kamailio kamailio-extra-modules sip-tester
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint setup debs crd clean
+
+run: setup
+	$(BIN)/samuctl tenant validate helm/samu-operator/examples/*.yaml
+
+test: setup debs lint
+	$(BIN)/pytest -q -p no:cacheprovider tests --ignore=tests/infra
+	@if [ -d tests/infra ]; then $(BIN)/pytest -q -p no:cacheprovider tests/infra; fi
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+
+setup: $(STAMP)
+
+# Re-installs when pyproject.toml changes; python3-venv is installed when missing.
+$(STAMP): pyproject.toml
+	@python3 -c 'import ensurepip, venv' 2>/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q python3-venv)
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+# Kamailio and SIPp for the SIP edge tests, from Debian, only when missing.
+debs:
+	@missing=""; \
+	command -v kamailio >/dev/null || missing="$$missing kamailio kamailio-extra-modules"; \
+	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+crd: setup
+	$(BIN)/samuctl crd generate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

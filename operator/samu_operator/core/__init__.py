@@ -1,0 +1,1 @@
+"""Pure decisions of the operator: desired objects, failover choice, routing tables."""

@@ -1,0 +1,312 @@
+"""The SamuTenant custom resource: one per call centre (one SAMU per département).
+
+The spec is what a platform engineer declares; the status is what the operator reports.
+The CRD in helm/samu-operator/crds/ is generated from these classes (``samuctl crd generate``).
+"""
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from samu_operator.model.base import CrdModel, CrossFieldErrors
+from samu_operator.model.types import (
+    CpuQuantity,
+    Department,
+    Digit,
+    DnsLabel,
+    ImageRef,
+    MemoryQuantity,
+    PhoneNumber,
+    TenantName,
+    ZoneName,
+)
+
+API_GROUP = "samu-platform.io"
+API_VERSION = "v1alpha1"
+KIND = "SamuTenant"
+PLURAL = "samutenants"
+
+
+def tenant_name_for(department: str) -> str:
+    """The one valid resource name of a département's tenant: 'samu-' + lower-case code.
+
+    Deriving the name from the département lets the API server itself refuse a second
+    tenant for the same département (names are unique in a cluster-scoped kind).
+    """
+    return f"samu-{department.lower()}"
+
+
+class PbxResources(CrdModel):
+    """Requests equal limits (Guaranteed QoS): a PBX must never be throttled or evicted first."""
+
+    cpu: CpuQuantity = "2"
+    memory: MemoryQuantity = "4Gi"
+
+
+class PbxSpec(CrdModel):
+    image: ImageRef = Field(description="PBX image, pinned by tag or digest")
+    zones: list[ZoneName] = Field(
+        min_length=2,
+        max_length=5,
+        description="zones with one PBX each; two at least so that a standby always exists",
+    )
+    resources: PbxResources = PbxResources()
+
+    @field_validator("zones")
+    @classmethod
+    def _unique_zones(cls, zones: list[str]) -> list[str]:
+        return _unique(zones, "zone", "list each zone once")
+
+
+class IvrSpec(CrdModel):
+    vital_distress_digit: Digit = Field(
+        default="1", description="digit that sends the caller to the highest-priority queue"
+    )
+    greeting: str = Field(
+        default="SAMU, centre 15. Si la vie est en danger, tapez 1.",
+        min_length=1,
+        max_length=500,
+        description="text of the greeting, spoken before queueing",
+    )
+
+
+class QueueSpec(CrdModel):
+    name: DnsLabel
+    priority: int = Field(ge=0, le=9, description="0 is served first (vital distress)")
+    max_wait_seconds: int = Field(
+        default=60, ge=5, le=600, description="after this wait the call overflows"
+    )
+
+
+class RecordingSpec(CrdModel):
+    retention_days: int = Field(default=365, ge=30, le=3650)
+    replicas: int = Field(
+        default=2, ge=2, le=3, description="copies in distinct zones; one copy is never enough"
+    )
+    delete_with_tenant: bool = Field(
+        default=False, description="delete recordings when the tenant is deleted (never by default)"
+    )
+
+
+class OverflowSpec(CrdModel):
+    partner: TenantName = Field(description="SamuTenant that takes the calls when this one cannot")
+    after_seconds: int = Field(default=30, ge=5, le=300)
+
+
+class CapacitySpec(CrdModel):
+    agents: int = Field(ge=1, le=1000, description="ARM seats")
+    max_concurrent_calls: int = Field(ge=1, le=10000)
+
+    @model_validator(mode="after")
+    def _calls_cover_agents(self) -> "CapacitySpec":
+        if self.max_concurrent_calls < self.agents:
+            raise CrossFieldErrors(
+                [
+                    (
+                        ("maxConcurrentCalls",),
+                        f"{self.max_concurrent_calls} is fewer than the {self.agents} agents: "
+                        "set maxConcurrentCalls to at least capacity.agents",
+                    )
+                ]
+            )
+        return self
+
+
+class FailoverSpec(CrdModel):
+    detection_seconds: int = Field(default=2, ge=1, le=30)
+    preferred_zones: list[ZoneName] = Field(
+        default_factory=list,
+        max_length=5,
+        description="promotion order; empty means the order of pbx.zones",
+    )
+
+    @field_validator("preferred_zones")
+    @classmethod
+    def _unique_zones(cls, zones: list[str]) -> list[str]:
+        return _unique(zones, "zone", "list each zone once")
+
+    min_interval_seconds: int = Field(
+        default=30, ge=0, le=3600, description="anti-flapping: least time between promotions"
+    )
+
+
+class SamuTenantSpec(CrdModel):
+    department: Department
+    display_name: str = Field(min_length=1, max_length=100)
+    numbers: list[PhoneNumber] = Field(
+        default_factory=list, max_length=50, description="inbound numbers besides 15"
+    )
+    pbx: PbxSpec
+    ivr: IvrSpec = IvrSpec()
+    queues: list[QueueSpec] = Field(min_length=1, max_length=20)
+    recording: RecordingSpec = RecordingSpec()
+    overflow: OverflowSpec | None = None
+    capacity: CapacitySpec
+    failover: FailoverSpec = FailoverSpec()
+
+    @field_validator("numbers")
+    @classmethod
+    def _unique_numbers(cls, numbers: list[str]) -> list[str]:
+        return _unique(numbers, "number", "list each number once")
+
+    @field_validator("queues")
+    @classmethod
+    def _unique_queues(cls, queues: list[QueueSpec]) -> list[QueueSpec]:
+        errors = _duplicates([q.name for q in queues], "queue name", "give queues distinct names")
+        errors += _duplicates(
+            [q.priority for q in queues],
+            "queue priority",
+            "give each queue its own priority",
+            field="priority",
+        )
+        if errors:
+            raise CrossFieldErrors(errors)
+        return queues
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SamuTenantSpec":
+        errors: list[tuple[tuple[str | int, ...], str]] = []
+        for i, zone in enumerate(self.failover.preferred_zones):
+            if zone not in self.pbx.zones:
+                errors.append(
+                    (
+                        ("failover", "preferredZones", i),
+                        f"zone {zone!r} has no PBX: use one of pbx.zones {self.pbx.zones}",
+                    )
+                )
+        if self.overflow and self.overflow.partner == tenant_name_for(self.department):
+            errors.append(
+                (
+                    ("overflow", "partner"),
+                    f"{self.overflow.partner!r} is this tenant itself: name another SAMU",
+                )
+            )
+        if errors:
+            raise CrossFieldErrors(errors)
+        return self
+
+    @property
+    def zone_order(self) -> list[str]:
+        """Promotion order: preferredZones first, then the other PBX zones as declared."""
+        preferred = list(self.failover.preferred_zones)
+        return preferred + [z for z in self.pbx.zones if z not in preferred]
+
+    @property
+    def vital_queue(self) -> QueueSpec:
+        """The queue the vital-distress digit leads to: the one served first."""
+        return min(self.queues, key=lambda q: q.priority)
+
+
+def _duplicates(
+    values: list[Any], what: str, fix: str, field: str | None = None
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Each repeated value, located at its index (and sub-field) relative to the list."""
+    seen: dict[Any, int] = {}
+    errors: list[tuple[tuple[str | int, ...], str]] = []
+    for i, value in enumerate(values):
+        if value in seen:
+            where: tuple[str | int, ...] = (i, field) if field else (i,)
+            errors.append((where, f"{what} {value!r} repeats item {seen[value]}: {fix}"))
+        else:
+            seen[value] = i
+    return errors
+
+
+def _unique(values: list[str], what: str, fix: str) -> list[str]:
+    errors = _duplicates(values, what, fix)
+    if errors:
+        raise CrossFieldErrors(errors)
+    return values
+
+
+class Phase(StrEnum):
+    PENDING = "Pending"
+    READY = "Ready"
+    DEGRADED = "Degraded"
+    FAILING_OVER = "FailingOver"
+    FAILED = "Failed"
+
+
+class PbxRole(StrEnum):
+    ACTIVE = "active"
+    STANDBY = "standby"
+    FENCED = "fenced"
+    DOWN = "down"
+
+
+class PbxStatus(CrdModel):
+    zone: str
+    pod: str | None = None
+    role: PbxRole
+    ready: bool = False
+
+
+class FailoverRecord(CrdModel):
+    from_zone: str | None = Field(default=None, alias="from")
+    to: str
+    at: str = Field(description="RFC 3339 time of the promotion")
+    seconds: float = Field(ge=0, description="from the signal to the new active")
+    reason: str
+
+
+class Condition(CrdModel):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str = ""
+    message: str = ""
+    last_transition_time: str | None = None
+
+
+class SamuTenantStatus(CrdModel):
+    """Written by the operator only. Unknown keys are kept: Kopf stores its own state here."""
+
+    model_config = CrdModel.model_config | {"extra": "allow"}
+
+    phase: Phase = Phase.PENDING
+    active_zone: str | None = None
+    epoch: int = Field(default=0, ge=0, description="fencing token: bumps on every promotion")
+    pbx: list[PbxStatus] = Field(default_factory=list)
+    last_failover: FailoverRecord | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    observed_generation: int | None = None
+    message: str = ""
+
+
+class Metadata(CrdModel):
+    model_config = CrdModel.model_config | {"extra": "allow"}
+
+    name: TenantName
+
+
+class SamuTenant(CrdModel):
+    """The whole resource as a user writes it (kubectl apply) or the API server returns it."""
+
+    model_config = CrdModel.model_config | {"extra": "allow"}
+
+    api_version: Literal["samu-platform.io/v1alpha1"] = Field(
+        default="samu-platform.io/v1alpha1", alias="apiVersion"
+    )
+    kind: Literal["SamuTenant"] = "SamuTenant"
+    metadata: Metadata
+    spec: SamuTenantSpec
+    status: SamuTenantStatus | None = None
+
+    @model_validator(mode="after")
+    def _name_matches_department(self) -> "SamuTenant":
+        expected = tenant_name_for(self.spec.department)
+        if self.metadata.name != expected:
+            raise CrossFieldErrors(
+                [
+                    (
+                        ("metadata", "name"),
+                        f"{self.metadata.name!r} does not match spec.department "
+                        f"{self.spec.department!r}: name this tenant {expected!r}",
+                    )
+                ]
+            )
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name

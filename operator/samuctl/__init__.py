@@ -1,0 +1,1 @@
+"""samuctl: the one command line for everything a person runs on samu-platform."""

@@ -1,0 +1,3 @@
+from samuctl.main import main
+
+raise SystemExit(main())
