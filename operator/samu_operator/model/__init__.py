@@ -1,6 +1,6 @@
 """The SamuTenant resource as pydantic models: the single source of its schema and its CRD."""
 
-from samu_operator.model.errors import FieldError, TenantInvalid, validate_tenant
+from samu_operator.model.errors import FieldError, TenantInvalid, tenant_errors, validate_tenant
 from samu_operator.model.tenant import (
     API_GROUP,
     API_VERSION,
@@ -22,6 +22,7 @@ __all__ = [
     "SamuTenantSpec",
     "SamuTenantStatus",
     "TenantInvalid",
+    "tenant_errors",
     "tenant_name_for",
     "validate_tenant",
 ]

@@ -174,7 +174,35 @@ def render_crd_yaml() -> str:
     """The CRD as the YAML file committed in the chart (stable key order, with a header)."""
     import yaml
 
+    problems = structural_problems(openapi_schema())
+    if problems:
+        raise ValueError("the generated CRD schema is not structural:\n" + "\n".join(problems))
     header = (
         "# Generated from samu_operator.model by `samuctl crd generate`: do not edit by hand.\n"
     )
     return header + yaml.safe_dump(crd_manifest(), sort_keys=False, allow_unicode=True, width=100)
+
+
+# Keywords the API server refuses in a CRD schema (or that make it non-structural).
+_FORBIDDEN_KEYWORDS = {"$ref", "$defs", "anyOf", "oneOf", "allOf", "uniqueItems", "const", "not"}
+
+
+def structural_problems(node: dict[str, Any], path: str = "") -> list[str]:
+    """Why a schema would not be structural (empty when it is).
+
+    kubernetes-validate checks the CRD's shape only; the API server also demands a type on
+    every node and refuses some JSON-Schema keywords, so ``generate`` checks these itself.
+    """
+    problems = [f"{path or '/'}: keyword {k!r} not allowed" for k in node if k in _FORBIDDEN_KEYWORDS]
+    open_node = node.get("x-kubernetes-preserve-unknown-fields") or node.get(
+        "x-kubernetes-int-or-string"
+    )
+    if "type" not in node and not open_node:
+        problems.append(f"{path or '/'}: no type")
+    if "properties" in node and "additionalProperties" in node:
+        problems.append(f"{path or '/'}: properties and additionalProperties together")
+    for name, sub in node.get("properties", {}).items():
+        problems += structural_problems(sub, f"{path}/{name}")
+    if "items" in node:
+        problems += structural_problems(node["items"], f"{path}/items")
+    return problems
