@@ -193,7 +193,9 @@ def structural_problems(node: dict[str, Any], path: str = "") -> list[str]:
     kubernetes-validate checks the CRD's shape only; the API server also demands a type on
     every node and refuses some JSON-Schema keywords, so ``generate`` checks these itself.
     """
-    problems = [f"{path or '/'}: keyword {k!r} not allowed" for k in node if k in _FORBIDDEN_KEYWORDS]
+    problems = [
+        f"{path or '/'}: keyword {k!r} not allowed" for k in node if k in _FORBIDDEN_KEYWORDS
+    ]
     open_node = node.get("x-kubernetes-preserve-unknown-fields") or node.get(
         "x-kubernetes-int-or-string"
     )
