@@ -1,0 +1,178 @@
+"""cloud-init user-data for every node, as pure functions of plain values.
+
+Kubernetes distribution: **RKE2**, not kubeadm, because
+- it ships a CIS-hardened profile (``profile: cis``), SELinux/AppArmor and audit policy
+  defaults, FIPS-capable builds: the baseline SecNumCloud/HDS auditors ask for, without
+  hand-maintained kubeadm patches;
+- a server joins the HA control plane (embedded etcd) with one shared token and one config
+  file, so cloud-init stays declarative and idempotent (kubeadm needs ``init`` on one node,
+  then certificate-key upload and ``join`` commands that expire within hours);
+- one tarball carries kubelet, containerd and the control plane: air-gapped installs from a
+  mirror are one variable (``INSTALL_RKE2_ARTIFACT_PATH``), no per-distro package repos.
+The cluster CA comes from the stack's secrets (RKE2 custom CA), so Pulumi can write the
+kubeconfig before any node exists; the admin credential is a static token.
+"""
+
+from typing import Any
+
+import yaml
+
+RKE2_TLS_DIR = "/var/lib/rancher/rke2/server/tls"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+TIER_LABEL = "samu-platform.io/tier"
+
+
+def _cloud_config(doc: dict[str, Any]) -> str:
+    return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False, width=1000)
+
+
+def _file(path: str, content: str, mode: str = "0600") -> dict[str, str]:
+    return {"path": path, "content": content, "permissions": mode, "owner": "root:root"}
+
+
+def _rke2_install(version: str, kind: str) -> list[str]:
+    return [
+        f"curl -sfL https://get.rke2.io | INSTALL_RKE2_VERSION={version} INSTALL_RKE2_TYPE={kind} sh -",
+        f"systemctl enable --now rke2-{kind}.service",
+    ]
+
+
+def rke2_server(
+    *,
+    zone: str,
+    api_host: str,
+    bootstrap: bool,
+    version: str,
+    join_token: str,
+    admin_token: str,
+    ca_cert: str,
+    ca_key: str,
+) -> str:
+    """A control-plane node. The bootstrap node starts etcd; the others join through the VIP."""
+    config: dict[str, Any] = {
+        "token": join_token,
+        "tls-san": [api_host],
+        "profile": "cis",
+        "node-label": [f"{ZONE_LABEL}={zone}", f"{TIER_LABEL}=k8s-control"],
+        "node-taint": ["node-role.kubernetes.io/control-plane=true:NoSchedule"],
+        "kube-apiserver-arg": ["token-auth-file=/etc/rancher/rke2/admin-token.csv"],
+        "etcd-snapshot-schedule-cron": "0 */6 * * *",
+    }
+    if not bootstrap:
+        config["server"] = f"https://{api_host}:9345"
+    files = [
+        _file("/etc/rancher/rke2/config.yaml", yaml.safe_dump(config, sort_keys=False)),
+        _file(
+            "/etc/rancher/rke2/admin-token.csv",
+            f"{admin_token},samu-platform-admin,samu-platform-admin,system:masters\n",
+        ),
+        _file(f"{RKE2_TLS_DIR}/root-ca.pem", ca_cert, "0644"),
+        _file(f"{RKE2_TLS_DIR}/root-ca.key", ca_key),
+    ]
+    commands = [
+        # The script RKE2's docs name derives the intermediate CAs from the root CA above
+        # (docs.rke2.io/security/certificates#using-custom-ca-certificates); mirror it
+        # for air-gapped installs.
+        "curl -sfL https://github.com/k3s-io/k3s/raw/master/contrib/util/generate-custom-ca-certs.sh"
+        " | PRODUCT=rke2 bash -",
+        "useradd -r -c 'etcd user' -s /sbin/nologin -M etcd || true",
+        *_rke2_install(version, "server"),
+    ]
+    return _cloud_config({"write_files": files, "runcmd": commands})
+
+
+def rke2_agent(*, zone: str, api_host: str, version: str, join_token: str) -> str:
+    """A worker node of the zone's pool, labelled with its zone for the PBX spread."""
+    config = {
+        "server": f"https://{api_host}:9345",
+        "token": join_token,
+        "profile": "cis",
+        "node-label": [f"{ZONE_LABEL}={zone}", f"{TIER_LABEL}=k8s-worker"],
+    }
+    files = [_file("/etc/rancher/rke2/config.yaml", yaml.safe_dump(config, sort_keys=False))]
+    return _cloud_config({"write_files": files, "runcmd": _rke2_install(version, "agent")})
+
+
+def oracle_node(*, role: str, zone: str, interconnect_mtu: int, asm_disk_count: int) -> str:
+    """OS preparation only: the Grid Infrastructure / Database install is out of scope.
+
+    It sets what Oracle's installer checks and what Pulumi must fix before it runs:
+    kernel parameters, limits, the interconnect MTU, hugepages, chrony, and stable ASM
+    device names (udev rules over the virtio serials of the shared volumes).
+    """
+    sysctl = "\n".join(
+        [
+            "fs.aio-max-nr = 1048576",
+            "fs.file-max = 6815744",
+            "kernel.shmmni = 4096",
+            "kernel.sem = 250 32000 100 128",
+            "net.ipv4.ip_local_port_range = 9000 65500",
+            "net.core.rmem_default = 262144",
+            "net.core.rmem_max = 4194304",
+            "net.core.wmem_default = 262144",
+            "net.core.wmem_max = 1048576",
+            "net.ipv4.conf.all.rp_filter = 2",
+            "vm.nr_hugepages = 16384",
+        ]
+    )
+    limits = "\n".join(
+        f"{who} {kind} {item} {value}"
+        for who in ("oracle", "grid")
+        for kind, item, value in [
+            ("soft", "nofile", 1024),
+            ("hard", "nofile", 65536),
+            ("soft", "nproc", 16384),
+            ("hard", "nproc", 16384),
+            ("soft", "memlock", "unlimited"),
+            ("hard", "memlock", "unlimited"),
+        ]
+    )
+    udev = "\n".join(
+        f'KERNEL=="vd*", ENV{{ID_SERIAL}}=="asm-{i:02d}*", SYMLINK+="oracleasm/asm{i:02d}", '
+        'OWNER="grid", GROUP="asmadmin", MODE="0660"'
+        for i in range(asm_disk_count)
+    )
+    files = [
+        _file("/etc/sysctl.d/97-oracle.conf", sysctl + "\n", "0644"),
+        _file("/etc/security/limits.d/97-oracle.conf", limits + "\n", "0644"),
+        _file("/etc/udev/rules.d/99-oracle-asm.rules", udev + "\n", "0644"),
+        _file("/etc/samu-platform/role", f"role={role}\nzone={zone}\n", "0644"),
+    ]
+    commands = [
+        "groupadd -g 54321 oinstall; groupadd -g 54327 asmdba; groupadd -g 54329 asmadmin",
+        "useradd -u 54331 -g oinstall -G asmdba,asmadmin grid || true",
+        "useradd -u 54321 -g oinstall -G asmdba oracle || true",
+        f"ip link set dev eth1 mtu {interconnect_mtu}",
+        "sysctl --system && udevadm control --reload && udevadm trigger",
+        "systemctl enable --now chronyd",
+        "echo 'Oracle Grid Infrastructure / Database install: out of scope of this program'"
+        " > /etc/motd",
+    ]
+    return _cloud_config(
+        {"package_upgrade": True, "packages": ["chrony"], "write_files": files, "runcmd": commands}
+    )
+
+
+def bastion(*, admin_cidrs: list[str]) -> str:
+    """SSH only, keys only, every session logged: the single way in for administrators."""
+    sshd = "\n".join(
+        [
+            "PasswordAuthentication no",
+            "PermitRootLogin no",
+            "AllowAgentForwarding no",
+            "LogLevel VERBOSE",
+            "ClientAliveInterval 300",
+        ]
+    )
+    files = [
+        _file("/etc/ssh/sshd_config.d/10-samu.conf", sshd + "\n", "0644"),
+        _file("/etc/samu-platform/admin-cidrs", "\n".join(admin_cidrs) + "\n", "0644"),
+    ]
+    return _cloud_config(
+        {
+            "package_upgrade": True,
+            "packages": ["auditd"],
+            "write_files": files,
+            "runcmd": ["systemctl enable --now auditd", "systemctl restart ssh"],
+        }
+    )

@@ -1,0 +1,206 @@
+"""Typed stack configuration, parsed from ``stacks/Pulumi.<stack>.yaml``.
+
+The Pulumi SDK has no loader for ``stackConfigDir``, and the offline plan has no engine to
+hand it config, so the project reads the stack file itself. Everything is checked here,
+before any resource is declared: a bad stack never half-declares a tenancy.
+Secrets exist only as ``secure:`` values; a clear-text secret is an error, not a warning.
+"""
+
+import ipaddress
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+PROJECT = "samu-platform"
+
+#: Regions the platform may run in: SecNumCloud-qualified offers located in the EEA.
+#: Region -> ISO country. A region is added here only after its qualification is checked.
+QUALIFIED_REGIONS: dict[str, str] = {
+    "fr-par-1": "FR",
+    "fr-par-2": "FR",
+    "fr-lil-1": "FR",
+    "fr-sbg-1": "FR",
+    "fr-gra-1": "FR",
+    "fr-rbx-1": "FR",
+}
+#: EEA countries (EU 27 + Iceland, Liechtenstein, Norway): health data stays inside.
+EEA = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+        "IS",
+        "LI",
+        "NO",
+    ]
+)
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class Model(BaseModel):
+    """camelCase keys (as Pulumi config is written), unknown keys refused, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+def _cidr(value: Any) -> str:
+    try:
+        net = ipaddress.IPv4Network(str(value), strict=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"{value!r} is not an IPv4 CIDR ({exc}): write a network such as 10.40.0.0/16 "
+            "with no host bits set"
+        ) from None
+    return str(net)
+
+
+def _dns_label(value: Any) -> str:
+    if not isinstance(value, str) or not _DNS_LABEL.match(value):
+        raise ValueError(f"{value!r} is not a DNS label: use lower-case letters, digits and '-'")
+    return value
+
+
+class Secure(Model):
+    """A ``{secure: v1:...}`` value: ciphertext only Pulumi's secrets provider can open."""
+
+    secure: str = Field(min_length=1)
+
+
+def _secure(value: Any) -> Any:
+    if isinstance(value, str | int | float):
+        raise ValueError(
+            "clear-text secret: remove it from the stack file and set it with "
+            "'pulumi config set --secret --path <key> <value>' (it is stored as secure:)"
+        )
+    return value
+
+
+Cidr = Annotated[str, BeforeValidator(_cidr)]
+DnsLabel = Annotated[str, BeforeValidator(_dns_label)]
+SecureValue = Annotated[Secure, BeforeValidator(_secure)]
+
+
+class Cloud(Model):
+    region: str
+    auth_url: str = Field(pattern=r"^https://", description="Keystone v3 endpoint, TLS only")
+    zones: list[str] = Field(description="availability zones; three at least")
+    external_network: str
+    image: str = Field(description="Glance image name of the node OS")
+    dns_zone: str = Field(pattern=r"^([a-z0-9-]+\.)+$", description="Designate zone, ending '.'")
+
+
+class Network(Model):
+    supernet: Cidr
+    admin_cidrs: list[Cidr] = Field(min_length=1, description="where admins reach the bastion")
+    carrier_cidrs: list[Cidr] = Field(min_length=1, description="the OTN's SIP trunk ranges")
+    interconnect_mtu: int = Field(default=9000, ge=1500, le=9216)
+    dns_nameservers: list[str] = Field(default_factory=list)
+
+
+class Bastion(Model):
+    flavor: str
+    zone: str | None = None
+
+
+class WorkerPool(Model):
+    per_zone: int = Field(ge=1, le=100)
+    flavor: str
+    disk_gb: int = Field(default=100, ge=20, le=4096)
+
+
+class Cluster(Model):
+    name: DnsLabel
+    rke2_version: str = Field(pattern=r"^v1\.\d+\.\d+\+rke2r\d+$")
+    control_plane_flavor: str
+    control_plane_disk_gb: int = Field(default=100, ge=20, le=4096)
+    workers: WorkerPool
+    sip_edge: bool = Field(default=False, description="carrier-facing SIP-TLS load balancer")
+
+
+class AsmDisks(Model):
+    count: int = Field(ge=1, le=32)
+    size_gb: int = Field(ge=10, le=16384)
+
+
+class Oracle(Model):
+    nodes: int = Field(ge=2, le=8, description="RAC nodes (anti-affinity, distinct zones)")
+    flavor: str
+    standby_zone: str
+    standby_flavor: str
+    asm_disks: AsmDisks
+    standby_disk_gb: int = Field(ge=10, le=65536)
+    scan_name: DnsLabel = "rac-scan"
+
+
+class Recordings(Model):
+    storage_policy: str = Field(description="Swift policy replicated over zones, encrypted")
+    replicated_zones: int = Field(ge=2, le=5)
+    encrypted: bool
+    retention_days: int = Field(ge=30, le=36500)
+
+
+class OperatorRelease(Model):
+    cluster: str
+    chart: str = "helm/samu-operator"
+    namespace: DnsLabel = "samu-system"
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class ClusterSecrets(Model):
+    join_token: SecureValue
+    admin_token: SecureValue
+    ca_cert: SecureValue
+    ca_key: SecureValue
+
+
+class StackConfig(Model):
+    """Every ``samu-platform:*`` key of a stack file, typed."""
+
+    cloud: Cloud
+    network: Network
+    ssh_public_key: str = Field(pattern=r"^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) ")
+    bastion: Bastion
+    clusters: list[Cluster] = Field(min_length=1)
+    oracle: Oracle
+    recordings: Recordings
+    operator: OperatorRelease
+    tenants: list[dict[str, Any]] = Field(default_factory=list)
+    oracle_admin_password: SecureValue
+    cluster_secrets: dict[str, ClusterSecrets]
+
+    @property
+    def zones(self) -> list[str]:
+        return list(self.cloud.zones)
+
+    @property
+    def bastion_zone(self) -> str:
+        return self.bastion.zone or self.cloud.zones[0]

@@ -1,0 +1,60 @@
+"""Operator release: the samu-operator chart and one SamuTenant per stack ``tenants`` entry.
+
+The Kubernetes provider is built from the cluster's kubeconfig (a secret output), so the
+release needs no credentials of its own. Tenants declared here and tenants applied with
+kubectl are the same resource: onboarding works either way. A Helm Release is a single
+resource whose chart is rendered by the provider, so it runs the same under mocks.
+"""
+
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from samu_infra.config import StackConfig
+from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, SamuTenant
+
+
+class OperatorRelease(pulumi.ComponentResource):
+    """Helm release of helm/samu-operator, then the tenants' custom resources."""
+
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        kubeconfig: pulumi.Output[str],
+        tenants: list[SamuTenant],
+        project_root: Path,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("samu:infra:OperatorRelease", name, None, opts)
+        op = cfg.operator
+        self.provider = k8s.Provider(
+            f"{op.cluster}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+        )
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        self.release = k8s.helm.v3.Release(
+            "samu-operator",
+            name="samu-operator",
+            chart=str(project_root / op.chart),
+            namespace=op.namespace,
+            create_namespace=True,
+            atomic=True,
+            values=dict(op.values),
+            opts=k8s_opts,
+        )
+        self.tenants = [
+            k8s.apiextensions.CustomResource(
+                tenant.name,
+                api_version=f"{API_GROUP}/{API_VERSION}",
+                kind=KIND,
+                metadata={"name": tenant.name, "labels": {"samu-platform.io/managed-by": "pulumi"}},
+                spec=tenant.spec.model_dump(by_alias=True, exclude_none=True, mode="json"),
+                # The chart installs the CRD: the tenants wait for the release.
+                opts=pulumi.ResourceOptions.merge(
+                    k8s_opts, pulumi.ResourceOptions(depends_on=[self.release])
+                ),
+            )
+            for tenant in tenants
+        ]
+        self.register_outputs({"release": self.release.name})

@@ -1,0 +1,219 @@
+"""Tenancy: the networks, router, security groups, bastion, key pair and volume types.
+
+Every other component hangs off what this one declares. Security groups open nothing to
+0.0.0.0/0: SIP-TLS only from the carrier's ranges, SSH only to the bastion and only from
+the admin ranges, and SSH to any other machine only from the bastion's group.
+"""
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_openstack as openstack
+
+from samu_infra import cloudinit
+from samu_infra.addressing import AddressPlan
+from samu_infra.config import StackConfig
+from samu_infra.labels import (
+    ENCRYPTION_SPEC_KEY,
+    ENCRYPTION_SPEC_VALUE,
+    MULTIATTACH_SPEC_KEY,
+    MULTIATTACH_SPEC_VALUE,
+    metadata,
+    tags,
+)
+
+SSH = 22
+SIP_TLS = 5061
+
+
+@dataclass
+class ZoneNet:
+    network: openstack.networking.Network
+    subnet: openstack.networking.Subnet
+
+
+def boot_volume(
+    image_id: pulumi.Input[str], size_gb: int, volume_type: pulumi.Input[str]
+) -> list[openstack.compute.InstanceBlockDeviceArgs]:
+    """Boot from a volume of the encrypted type: no unencrypted ephemeral root disk."""
+    return [
+        openstack.compute.InstanceBlockDeviceArgs(
+            source_type="image",
+            uuid=image_id,
+            destination_type="volume",
+            volume_size=size_gb,
+            volume_type=volume_type,
+            boot_index=0,
+            delete_on_termination=True,
+        )
+    ]
+
+
+def ingress(
+    name: str,
+    group: openstack.networking.SecGroup,
+    port: int | tuple[int, int] | None,
+    *,
+    protocol: str | None = "tcp",
+    cidr: str | None = None,
+    remote_group: pulumi.Input[str] | None = None,
+    parent: pulumi.Resource,
+) -> openstack.networking.SecGroupRule:
+    """One ingress rule; from a CIDR or from another group, never from nowhere (= anywhere)."""
+    if (cidr is None) == (remote_group is None):
+        raise ValueError(f"rule {name}: give exactly one of cidr and remote_group")
+    low, high = port if isinstance(port, tuple) else (port, port)
+    return openstack.networking.SecGroupRule(
+        name,
+        direction="ingress",
+        ethertype="IPv4",
+        protocol=protocol,
+        port_range_min=low,
+        port_range_max=high,
+        remote_ip_prefix=cidr,
+        remote_group_id=remote_group,
+        security_group_id=group.id,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+class Tenancy(pulumi.ComponentResource):
+    """Networks per zone, router, security groups, bastion, key pair, encrypted volume types."""
+
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        plan: AddressPlan,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("samu:infra:Tenancy", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.cfg = cfg
+        self.plan = plan
+        self.image_id = openstack.images.get_image_output(
+            name=cfg.cloud.image, most_recent=True, opts=pulumi.InvokeOptions(parent=self)
+        ).id
+        self.external_network_id = openstack.networking.get_network_output(
+            name=cfg.cloud.external_network, external=True, opts=pulumi.InvokeOptions(parent=self)
+        ).id
+        self.keypair = openstack.compute.Keypair(
+            f"{name}-admin", public_key=cfg.ssh_public_key, opts=child
+        )
+        self.volume_type = openstack.blockstorage.VolumeTypeV3(
+            "encrypted",
+            name="samu-encrypted",
+            is_public=False,
+            extra_specs={ENCRYPTION_SPEC_KEY: ENCRYPTION_SPEC_VALUE},
+            description="every volume of the tenancy: backend encrypts at rest",
+            opts=child,
+        )
+        self.multiattach_type = openstack.blockstorage.VolumeTypeV3(
+            "encrypted-multiattach",
+            name="samu-encrypted-multiattach",
+            is_public=False,
+            extra_specs={
+                ENCRYPTION_SPEC_KEY: ENCRYPTION_SPEC_VALUE,
+                MULTIATTACH_SPEC_KEY: MULTIATTACH_SPEC_VALUE,
+            },
+            description="Oracle ASM shared disks: attached to every RAC node",
+            opts=child,
+        )
+        self.router = openstack.networking.Router(
+            f"{name}-router",
+            external_network_id=self.external_network_id,
+            availability_zone_hints=cfg.zones,
+            tags=tags("network"),
+            opts=child,
+        )
+        self.zones: dict[str, ZoneNet] = {z: self._zone_net(z) for z in cfg.zones}
+        self.admin = self._routed_net("admin", plan.admin, tier="admin", zones=cfg.zones)
+        self._security_groups()
+        self._bastion()
+        self.register_outputs({"routerId": self.router.id})
+
+    def _routed_net(self, name: str, cidr: str, *, tier: str, zones: list[str]) -> ZoneNet:
+        child = pulumi.ResourceOptions(parent=self)
+        zone = zones[0] if len(zones) == 1 else None
+        network = openstack.networking.Network(
+            f"net-{name}", availability_zone_hints=zones, tags=tags(tier, zone), opts=child
+        )
+        subnet = openstack.networking.Subnet(
+            f"subnet-{name}",
+            network_id=network.id,
+            cidr=cidr,
+            ip_version=4,
+            dns_nameservers=self.cfg.network.dns_nameservers,
+            tags=tags(tier, zone),
+            opts=child,
+        )
+        openstack.networking.RouterInterface(
+            f"router-{name}", router_id=self.router.id, subnet_id=subnet.id, opts=child
+        )
+        return ZoneNet(network, subnet)
+
+    def _zone_net(self, zone: str) -> ZoneNet:
+        return self._routed_net(
+            f"nodes-{zone}", self.plan.nodes[zone], tier="network", zones=[zone]
+        )
+
+    def _group(self, name: str, tier: str, description: str) -> openstack.networking.SecGroup:
+        return openstack.networking.SecGroup(
+            f"sg-{name}",
+            description=description,
+            delete_default_rules=True,
+            tags=tags(tier, role=name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _security_groups(self) -> None:
+        net = self.cfg.network
+        self.sg_bastion = self._group("bastion", "admin", "SSH from the admin ranges only")
+        for i, cidr in enumerate(net.admin_cidrs):
+            ingress(f"bastion-ssh-{i}", self.sg_bastion, SSH, cidr=cidr, parent=self)
+        self.sg_nodes = self._group("nodes", "k8s-worker", "Kubernetes nodes of every cluster")
+        ingress("nodes-ssh", self.sg_nodes, SSH, remote_group=self.sg_bastion.id, parent=self)
+        for proto in ("tcp", "udp"):
+            ingress(
+                f"nodes-self-{proto}",
+                self.sg_nodes,
+                (1, 65535),
+                protocol=proto,
+                remote_group=self.sg_nodes.id,
+                parent=self,
+            )
+        for port in (6443, 9345):  # API and RKE2 supervisor: internal callers and the LB only
+            ingress(f"nodes-api-{port}", self.sg_nodes, port, cidr=net.supernet, parent=self)
+        self.sg_sip = self._group("sip-edge", "sip-edge", "SIP-TLS from the carrier ranges only")
+        for i, cidr in enumerate(net.carrier_cidrs):
+            ingress(f"sip-tls-{i}", self.sg_sip, SIP_TLS, cidr=cidr, parent=self)
+
+    def _bastion(self) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        zone = self.cfg.bastion_zone
+        port = openstack.networking.Port(
+            "bastion",
+            network_id=self.admin.network.id,
+            fixed_ips=[openstack.networking.PortFixedIpArgs(subnet_id=self.admin.subnet.id)],
+            security_group_ids=[self.sg_bastion.id],
+            tags=tags("admin", zone),
+            opts=child,
+        )
+        self.bastion = openstack.compute.Instance(
+            "bastion",
+            availability_zone=zone,
+            flavor_name=self.cfg.bastion.flavor,
+            key_pair=self.keypair.name,
+            block_devices=boot_volume(self.image_id, 20, self.volume_type.name),
+            networks=[openstack.compute.InstanceNetworkArgs(port=port.id)],
+            user_data=cloudinit.bastion(admin_cidrs=list(self.cfg.network.admin_cidrs)),
+            metadata=metadata("admin", zone),
+            opts=child,
+        )
+        fip = openstack.networking.FloatingIp(
+            "bastion", pool=self.cfg.cloud.external_network, tags=tags("admin", zone), opts=child
+        )
+        openstack.networking.FloatingIpAssociate(
+            "bastion", floating_ip=fip.address, port_id=port.id, opts=child
+        )
+        self.bastion_address = fip.address
