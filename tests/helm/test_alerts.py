@@ -1,0 +1,81 @@
+"""The on-call alert rules: the expected alerts, valid PromQL, real metric names, a runbook."""
+
+import re
+
+import pytest
+import yaml
+
+from samu_operator.core import metric_names
+from tests.helm.charts import OPERATOR_CHART
+from tests.helm.metrics_catalog import edge_metric_names, known_metric_names, metrics_in
+
+RULES_FILE = OPERATOR_CHART / "alerts" / "samu-operator.rules.yaml"
+#: What the on-call engineer needs (issue: tenant not Ready, without a standby, failover
+#: happened, failover failed, operator down or not leading, reconcile errors rising).
+EXPECTED = {
+    "SamuTenantNotReady",
+    "SamuTenantWithoutStandby",
+    "SamuFailoverHappened",
+    "SamuFailoverFailed",
+    "SamuFailoverSlow",
+    "SamuOperatorDown",
+    "SamuOperatorNotLeading",
+    "SamuOperatorSplitBrain",
+    "SamuOperatorNoSpareReplica",
+    "SamuReconcileErrorsRising",
+    "SamuReconcileSlow",
+}
+_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+
+
+def _rules() -> list[dict]:
+    doc = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    assert set(doc) == {"groups"}
+    return [rule for group in doc["groups"] for rule in group["rules"]]
+
+
+def test_metrics_in_parses_and_refuses():
+    assert metrics_in("sum by (le) (rate(a_bucket[5m])) > 2 or absent(b)") == {"a_bucket", "b"}
+    with pytest.raises(ValueError):
+        metrics_in("sum(rate(a[5m])")
+
+
+def test_the_expected_alerts_exist_once_each():
+    names = [rule["alert"] for rule in _rules()]
+    assert sorted(names) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("rule", _rules(), ids=lambda r: r["alert"])
+def test_rule_is_valid_and_actionable(rule):
+    assert set(rule) <= {"alert", "expr", "for", "labels", "annotations", "keep_firing_for"}
+    used = metrics_in(rule["expr"])
+    assert used, "an alert must select at least one metric"
+    unknown = used - known_metric_names()
+    assert not unknown, f"{rule['alert']} uses metrics nobody exports: {sorted(unknown)}"
+    if "for" in rule:
+        assert _DURATION.match(rule["for"])
+    assert rule["labels"]["severity"] in {"critical", "warning"}
+    annotations = rule["annotations"]
+    for key in ("summary", "description", "runbook"):
+        assert annotations.get(key, "").strip(), f"{rule['alert']} lacks a {key}"
+    # Label references in the text must be labels the expression keeps.
+    for label in re.findall(r"\$labels\.(\w+)", " ".join(annotations.values())):
+        assert label in rule["expr"], f"{rule['alert']}: $labels.{label} is not in the expr"
+
+
+def test_alerts_cover_the_failover_and_operator_metrics():
+    used = set().union(*(metrics_in(rule["expr"]) for rule in _rules()))
+    for spec in (
+        metric_names.FAILOVERS,
+        metric_names.FAILOVER_FAILURES,
+        metric_names.STANDBYS,
+        metric_names.TENANT_PHASE,
+        metric_names.OPERATOR_LEADING,
+        metric_names.RECONCILE_ERRORS,
+    ):
+        assert set(spec.series_names) & used, f"no alert on {spec.name}"
+
+
+def test_edge_metrics_are_known_from_the_kamailio_config():
+    # The dashboard's "calls routed per SAMU" reads these; an empty set would hide a rename.
+    assert "kamailio_samu_edge_call_attempts_total" in edge_metric_names()
