@@ -1,1 +1,10 @@
-"""Kopf handlers: thin shells that read the cluster, call core, and write the result."""
+"""The operator's Kopf handlers: ``kopf run -m samu_operator.handlers --all-namespaces``.
+
+Importing this package registers every handler in Kopf's default registry:
+``settings`` (Kopf settings, login, metrics server), ``tenants`` (SamuTenant lifecycle), ``children`` (drift
+correction, PBX readiness). The failover part adds its module to the imports below.
+"""
+
+from samu_operator.handlers import children, settings, tenants
+
+__all__ = ["children", "settings", "tenants"]

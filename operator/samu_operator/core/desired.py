@@ -1,0 +1,446 @@
+"""Desired state of a tenant: SamuTenant -> the Kubernetes objects that make its telephony.
+
+Pure: the handlers apply what this returns, ``samuctl tenant render`` prints it, tests validate
+it against Kubernetes' own schemas. Every object carries the tenant's labels; every object but
+the Namespace and the recording PVCs is owned by the tenant (ownerReference). Those two are left
+unowned on purpose: Kubernetes' garbage collector must never be able to delete recordings, even
+if someone strips the finalizer; the operator deletes them itself only when
+``spec.recording.deleteWithTenant`` is true.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from samu_operator.core import asterisk, labels
+from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, SamuTenant, SamuTenantSpec
+
+Obj = dict[str, Any]
+
+EDGE_NAMESPACE = "samu-edge"
+MONITORING_NAMESPACE = "monitoring"
+SIP_PORT = 5060
+METRICS_PORT = 8088
+RTP_PORTS = (10000, 20000)
+CONFIG_NAME = "pbx-config"
+SECRET_NAME = "sip-credentials"
+SECRET_KEY = "pjsip-auth.conf"
+ACTIVE_SERVICE = "pbx-active"
+SERVICE_ACCOUNT = "pbx"
+#: Average share of maxConcurrentCalls in use over a day, and recorded bytes per second
+#: (GSM 6.10, 13 kbit/s): sizes the recording volumes (see recording_size_gi).
+AVERAGE_OCCUPANCY = 0.25
+RECORDED_BYTES_PER_SECOND = 1650
+
+
+@dataclass(frozen=True)
+class ApplyPolicy:
+    """How the operator applies one object: ``create_only`` objects are never patched
+    (the generated Secret); ``ignored`` paths belong to someone else (the failover part owns
+    the active Service's selector) and never count as drift."""
+
+    create_only: bool = False
+    ignored: tuple[tuple[str, ...], ...] = ()
+
+
+def namespace_of(tenant: str) -> str:
+    """Each tenant lives alone in its Namespace, named like the tenant (``samu-30``)."""
+    return tenant
+
+
+def pbx_name(zone: str) -> str:
+    return f"pbx-{labels.zone_slug(zone)}"
+
+
+def recordings_name(zone: str) -> str:
+    return f"recordings-{labels.zone_slug(zone)}"
+
+
+def recording_size_gi(spec: SamuTenantSpec) -> int:
+    """Per-zone recording volume: occupancy x max calls x retention x codec rate, >= 10Gi."""
+    seconds = 86400 * spec.recording.retention_days
+    size = AVERAGE_OCCUPANCY * spec.capacity.max_concurrent_calls * seconds
+    return max(10, math.ceil(size * RECORDED_BYTES_PER_SECOND / 2**30))
+
+
+def cpu_millis(quantity: str) -> int:
+    """'2' -> 2000, '500m' -> 500, '0.5' -> 500."""
+    if quantity.endswith("m"):
+        return int(float(quantity[:-1]))
+    return int(float(quantity) * 1000)
+
+
+_MEMORY_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_MEMORY_UNITS |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def memory_mi(quantity: str) -> int:
+    """'4Gi' -> 4096 (MiB, rounded up)."""
+    digits = quantity.rstrip("KMGTi")
+    return math.ceil(int(digits) * _MEMORY_UNITS[quantity[len(digits) :]] / 2**20)
+
+
+def cpu_text(millis: int) -> str:
+    """The API server's canonical form ('2', '500m'), so that a re-read never looks like drift."""
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
+
+
+def memory_text(mib: int) -> str:
+    return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
+
+
+def pbx_size(spec: SamuTenantSpec) -> dict[str, str]:
+    """One PBX's requests (= limits), canonical."""
+    res = spec.pbx.resources
+    return {"cpu": cpu_text(cpu_millis(res.cpu)), "memory": memory_text(memory_mi(res.memory))}
+
+
+def _meta(tenant: str, name: str, *, namespaced: bool = True, **extra: str) -> Obj:
+    meta: Obj = {"name": name, "labels": labels.tenant_labels(tenant) | extra}
+    if namespaced:
+        meta["namespace"] = namespace_of(tenant)
+    return meta
+
+
+def _owned(obj: Obj, tenant: str, uid: str | None) -> Obj:
+    if uid is not None:
+        obj["metadata"]["ownerReferences"] = [
+            {
+                "apiVersion": f"{API_GROUP}/{API_VERSION}",
+                "kind": KIND,
+                "name": tenant,
+                "uid": uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+    return obj
+
+
+def namespace(tenant: str) -> Obj:
+    restricted = {
+        f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")
+    }
+    meta = _meta(tenant, namespace_of(tenant), namespaced=False, **restricted)
+    meta["labels"]["pod-security.kubernetes.io/enforce-version"] = "latest"
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+
+
+def resource_quota(tenant: str, spec: SamuTenantSpec) -> Obj:
+    """Room for one PBX per zone plus one rolling replacement, and the recording volumes."""
+    pods = len(spec.pbx.zones) + 1
+    cpu = cpu_millis(spec.pbx.resources.cpu) * pods
+    mem = memory_mi(spec.pbx.resources.memory) * pods
+    storage = recording_size_gi(spec) * len(spec.pbx.zones)
+    hard = {
+        "pods": str(pods),
+        "requests.cpu": cpu_text(cpu),
+        "limits.cpu": cpu_text(cpu),
+        "requests.memory": memory_text(mem),
+        "limits.memory": memory_text(mem),
+        "persistentvolumeclaims": str(len(spec.pbx.zones)),
+        "requests.storage": f"{storage}Gi",
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
+    }
+    meta = _meta(tenant, "tenant-quota")
+    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": meta, "spec": {"hard": hard}}
+
+
+def limit_range(tenant: str, spec: SamuTenantSpec) -> Obj:
+    """Defaults for any container without resources: the PBX size (Guaranteed QoS)."""
+    size = pbx_size(spec)
+    limit = {"type": "Container", "default": size, "defaultRequest": size, "max": size}
+    meta = _meta(tenant, "tenant-limits")
+    return {"apiVersion": "v1", "kind": "LimitRange", "metadata": meta, "spec": {"limits": [limit]}}
+
+
+def _policy(tenant: str, name: str, spec: Obj) -> Obj:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(tenant, name),
+        "spec": spec,
+    }
+
+
+def _from_namespace(name: str) -> Obj:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+def network_policies(tenant: str) -> list[Obj]:
+    """Default deny; SIP/RTP only from the edge; metrics only from monitoring; the tenant's
+    own pods may talk to each other (recording copies between zones); DNS out. No rule ever
+    names another tenant's Namespace, so nothing comes from another SAMU."""
+    pbx = {"matchLabels": {labels.TENANT: tenant, labels.COMPONENT: labels.PBX}}
+    own = {"podSelector": {"matchLabels": {labels.TENANT: tenant}}}
+    sip = [{"protocol": p, "port": SIP_PORT} for p in ("UDP", "TCP")]
+    rtp = {"protocol": "UDP", "port": RTP_PORTS[0], "endPort": RTP_PORTS[1]}
+    dns = [{"protocol": p, "port": 53} for p in ("UDP", "TCP")]
+    return [
+        _policy(tenant, "default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+        _policy(
+            tenant,
+            "allow-sip-from-edge",
+            {
+                "podSelector": pbx,
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [_from_namespace(EDGE_NAMESPACE)], "ports": [*sip, rtp]}],
+            },
+        ),
+        _policy(
+            tenant,
+            "allow-metrics-from-monitoring",
+            {
+                "podSelector": pbx,
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [_from_namespace(MONITORING_NAMESPACE)],
+                        "ports": [{"protocol": "TCP", "port": METRICS_PORT}],
+                    }
+                ],
+            },
+        ),
+        _policy(
+            tenant,
+            "allow-within-tenant",
+            {
+                "podSelector": {"matchLabels": {labels.TENANT: tenant}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [own]}],
+                "egress": [{"to": [own]}],
+            },
+        ),
+        _policy(
+            tenant,
+            "allow-egress-edge-and-dns",
+            {
+                "podSelector": pbx,
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [_from_namespace(EDGE_NAMESPACE)], "ports": [*sip, rtp]},
+                    {"to": [_from_namespace("kube-system")], "ports": dns},
+                ],
+            },
+        ),
+    ]
+
+
+def service_account(tenant: str) -> Obj:
+    meta = _meta(tenant, SERVICE_ACCOUNT)
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta,
+        "automountServiceAccountToken": False,
+    }
+
+
+def sip_secret(tenant: str, password: str | None) -> Obj:
+    """The edge's PJSIP credentials. ``password`` None (render) leaves the data out: a secret
+    is generated once by the operator, never printed, never overwritten."""
+    secret: Obj = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(tenant, SECRET_NAME),
+        "type": "Opaque",
+    }
+    if password is not None:
+        secret["stringData"] = {
+            SECRET_KEY: "[edge-auth]\ntype = auth\nauth_type = userpass\n"
+            f"username = {tenant}\npassword = {password}\n"
+        }
+    return secret
+
+
+def config_map(tenant: str, spec: SamuTenantSpec) -> Obj:
+    meta = _meta(tenant, CONFIG_NAME)
+    data = asterisk.render(tenant, spec)
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+
+
+def recordings_pvc(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
+    meta = _meta(tenant, recordings_name(zone), **{labels.ZONE: zone})
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": meta,
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": f"{recording_size_gi(spec)}Gi"}},
+        },
+    }
+
+
+def _container(spec: SamuTenantSpec) -> Obj:
+    size = pbx_size(spec)
+    mounts = [
+        ("config", "/etc/asterisk/samu", True),
+        ("secrets", "/etc/asterisk/secrets", True),
+        ("recordings", asterisk.RECORDINGS_DIR, False),
+        ("run", "/var/run/asterisk", False),
+        ("spool", "/var/spool/asterisk/tmp", False),
+        ("lib", "/var/lib/asterisk/astdb", False),
+    ]
+    return {
+        "name": "asterisk",
+        "image": spec.pbx.image,
+        "args": ["-f", "-C", "/etc/asterisk/samu/asterisk.conf"],
+        "ports": [
+            {"name": "sip-udp", "containerPort": SIP_PORT, "protocol": "UDP"},
+            {"name": "sip-tcp", "containerPort": SIP_PORT, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+        ],
+        "resources": {"requests": size, "limits": size},
+        "readinessProbe": {
+            "tcpSocket": {"port": SIP_PORT},
+            "periodSeconds": 1,
+            "failureThreshold": 2,
+        },
+        "livenessProbe": {"tcpSocket": {"port": SIP_PORT}, "periodSeconds": 5},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [
+            {"name": name, "mountPath": path, "readOnly": ro} for name, path, ro in mounts
+        ],
+    }
+
+
+def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
+    """One PBX in one zone, pinned there by required node affinity."""
+    selector = labels.pbx_selector(tenant, zone)
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": labels.NODE_ZONE, "operator": "In", "values": [zone]}
+                        ]
+                    }
+                ]
+            }
+        }
+    }
+    volumes = [
+        {"name": "config", "configMap": {"name": CONFIG_NAME}},
+        {"name": "secrets", "secret": {"secretName": SECRET_NAME}},
+        {"name": "recordings", "persistentVolumeClaim": {"claimName": recordings_name(zone)}},
+        {"name": "run", "emptyDir": {}},
+        {"name": "spool", "emptyDir": {}},
+        {"name": "lib", "emptyDir": {}},
+    ]
+    pod_spec = {
+        "serviceAccountName": SERVICE_ACCOUNT,
+        "automountServiceAccountToken": False,
+        "affinity": affinity,
+        "terminationGracePeriodSeconds": 120,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 1000,
+            "fsGroup": 1000,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [_container(spec)],
+        "volumes": volumes,
+    }
+    meta = _meta(tenant, pbx_name(zone), **{labels.ZONE: zone, labels.COMPONENT: labels.PBX})
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": meta,
+        "spec": {
+            "replicas": 1,
+            "serviceName": pbx_name(zone),
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": labels.tenant_labels(tenant) | selector},
+                "spec": pod_spec,
+            },
+        },
+    }
+
+
+def _service(tenant: str, name: str, selector: dict[str, str], headless: bool, **extra: str) -> Obj:
+    spec: Obj = {
+        "selector": selector,
+        "ports": [
+            {"name": "sip-udp", "port": SIP_PORT, "targetPort": SIP_PORT, "protocol": "UDP"},
+            {"name": "sip-tcp", "port": SIP_PORT, "targetPort": SIP_PORT, "protocol": "TCP"},
+        ],
+    }
+    if headless:
+        spec |= {"clusterIP": "None", "publishNotReadyAddresses": False}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(tenant, name, **extra),
+        "spec": spec,
+    }
+
+
+def active_selector(tenant: str, epoch: int) -> dict[str, str]:
+    """Selects the active PBX of one epoch only: a fenced or stale active never matches."""
+    return {labels.TENANT: tenant, labels.ROLE: "active", labels.EPOCH: str(epoch)}
+
+
+def services(tenant: str, spec: SamuTenantSpec, epoch: int) -> list[Obj]:
+    out = [_service(tenant, ACTIVE_SERVICE, active_selector(tenant, epoch), headless=False)]
+    for zone in spec.pbx.zones:
+        selector = labels.pbx_selector(tenant, zone)
+        out.append(_service(tenant, pbx_name(zone), selector, headless=True, **{labels.ZONE: zone}))
+    return out
+
+
+def pod_disruption_budget(tenant: str) -> Obj:
+    """Voluntary disruptions (node drains) take one PBX of the tenant at a time."""
+    selector = {labels.TENANT: tenant, labels.COMPONENT: labels.PBX}
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(tenant, "pbx"),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+    }
+
+
+def desired_objects(
+    tenant: SamuTenant, *, uid: str | None = None, sip_password: str | None = None
+) -> list[Obj]:
+    """Every object of the tenant, in the order to create them (Namespace first)."""
+    name, spec = tenant.name, tenant.spec
+    epoch = tenant.status.epoch if tenant.status else 0
+    owned = [
+        resource_quota(name, spec),
+        limit_range(name, spec),
+        *network_policies(name),
+        service_account(name),
+        sip_secret(name, sip_password),
+        config_map(name, spec),
+        *[statefulset(name, spec, zone) for zone in spec.pbx.zones],
+        *services(name, spec, epoch),
+        pod_disruption_budget(name),
+    ]
+    pvcs = [recordings_pvc(name, spec, zone) for zone in spec.pbx.zones]
+    return [namespace(name), *pvcs, *[_owned(obj, name, uid) for obj in owned]]
+
+
+def apply_policy(obj: Obj) -> ApplyPolicy:
+    kind, name = obj["kind"], obj["metadata"]["name"]
+    if kind == "Secret":
+        return ApplyPolicy(create_only=True)
+    if kind == "Service" and name == ACTIVE_SERVICE:
+        return ApplyPolicy(ignored=(("spec", "selector"),))
+    return ApplyPolicy()
+
+
+def is_retained(obj: Obj, delete_recordings: bool) -> bool:
+    """Objects kept when the tenant is deleted: its recordings and the Namespace holding them,
+    unless the spec says to delete recordings (both are unowned, see the module's docstring)."""
+    return not delete_recordings and obj["kind"] in {"Namespace", "PersistentVolumeClaim"}

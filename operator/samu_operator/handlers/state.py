@@ -1,0 +1,130 @@
+"""What the tenant handlers share: the tenant's desired objects (cached), its status facts and
+how status is written. Thin glue between Kopf bodies, ``core`` and ``kube``.
+
+Status is written with a merge patch of the onboarding part's fields only (phase, message,
+conditions, observedGeneration, pbx), so the failover part's fields (activeZone, epoch,
+lastFailover) are never clobbered. The failover part tells the status rule what it knows by
+replacing ``failover_facts`` (see ``set_failover_facts``).
+"""
+
+import datetime
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from samu_operator import kube
+from samu_operator.core import labels
+from samu_operator.core.desired import desired_objects
+from samu_operator.core.status import Problem, StatusFacts, ZoneFact, same_status, status_patch
+from samu_operator.model import SamuTenant
+from samu_operator.model.errors import tenant_errors
+from samu_operator.model.tenant import KIND
+
+Obj = dict[str, Any]
+FailoverFacts = Callable[[Mapping[str, Any]], tuple[str | None, bool]]
+
+
+def _default_failover_facts(body: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """(active zone, failing over?) as the failover part left them in status."""
+    status = body.get("status") or {}
+    return status.get("activeZone"), status.get("phase") == "FailingOver"
+
+
+failover_facts: FailoverFacts = _default_failover_facts
+
+
+def set_failover_facts(fn: FailoverFacts) -> None:
+    """Let the failover part say which zone is active and whether it is failing over."""
+    global failover_facts
+    failover_facts = fn
+
+
+def now() -> str:
+    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse(body: Mapping[str, Any]) -> tuple[SamuTenant | None, Problem | None]:
+    """The validated tenant, or the problem naming every invalid field and its fix."""
+    doc = {k: body.get(k) for k in ("apiVersion", "kind", "spec") if body.get(k) is not None}
+    doc["metadata"] = {"name": body["metadata"]["name"]}
+    errors = tenant_errors(doc)
+    if errors:
+        return None, Problem("InvalidSpec", "; ".join(str(e) for e in errors))
+    return SamuTenant.model_validate(doc), None
+
+
+def feasibility(tenant: SamuTenant, zones: Iterable[str], tenants: Iterable[str]) -> Problem | None:
+    """A spec the schema accepts but that cannot work in this cluster."""
+    known = set(zones)
+    missing = [z for z in tenant.spec.pbx.zones if z not in known]
+    if missing:
+        return Problem(
+            "ZoneNotFound",
+            f"spec.pbx.zones: no node in zone(s) {', '.join(missing)} "
+            f"(label {labels.NODE_ZONE}); zones with nodes: {', '.join(sorted(known)) or 'none'}. "
+            "Use one of those or add nodes there.",
+        )
+    partner = tenant.spec.overflow.partner if tenant.spec.overflow else None
+    if partner and partner not in set(tenants):
+        return Problem(
+            "PartnerNotFound",
+            f"spec.overflow.partner: SamuTenant {partner!r} does not exist; onboard it first "
+            "or name an existing partner.",
+        )
+    return None
+
+
+_cache: dict[tuple[str, str, int, int], list[Obj]] = {}
+_cache_lock = threading.Lock()
+
+
+def desired_for(tenant: SamuTenant, body: Mapping[str, Any]) -> list[Obj]:
+    """The tenant's desired objects, computed once per (uid, generation, epoch).
+
+    The Secret's password is generated here; it only reaches the cluster when the Secret does
+    not exist yet (create-only), so an existing Secret is never overwritten.
+    """
+    meta = body.get("metadata") or {}
+    status = body.get("status") or {}
+    key = (tenant.name, meta.get("uid", ""), meta.get("generation") or 0, status.get("epoch", 0))
+    with _cache_lock:
+        if key not in _cache:
+            if len(_cache) > 4096:
+                _cache.clear()
+            _cache[key] = desired_objects(
+                tenant, uid=meta.get("uid"), sip_password=secrets.token_urlsafe(24)
+            )
+        return _cache[key]
+
+
+def zone_facts(tenant: SamuTenant, pods: Mapping[str, Mapping[str, Any]]) -> list[ZoneFact]:
+    """Per-zone PBX facts from the pods index entries of this tenant (zone -> pod info)."""
+    return [
+        ZoneFact(zone, pods.get(zone, {}).get("name"), bool(pods.get(zone, {}).get("ready")))
+        for zone in tenant.spec.pbx.zones
+    ]
+
+
+def write_status(
+    body: Mapping[str, Any], zones: list[ZoneFact], problem: Problem | None, generation: int | None
+) -> str:
+    """Merge-patch the onboarding part's status fields when they changed; returns the phase."""
+    status = body.get("status") or {}
+    active, failing = failover_facts(body)
+    roles = {p["zone"]: p["role"] for p in status.get("pbx") or [] if p.get("role")}
+    facts = StatusFacts(zones, problem, active, failing, generation, roles)
+    patch = status_patch(facts, status.get("conditions") or [], now())
+    if not same_status(patch, status):
+        ref = kube.Ref(kube.TENANT_API, KIND, None, body["metadata"]["name"])
+        kube.shared().merge(ref, {"status": patch}, subresource="status")
+    return str(patch["phase"])
+
+
+def previous_problem(body: Mapping[str, Any]) -> Problem | None:
+    """The problem the last reconcile reported (Reconciled=False), for status writes that do
+    not reconcile (a pod became ready)."""
+    for cond in (body.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Reconciled" and cond.get("status") == "False":
+            return Problem(cond.get("reason", "NotReconciled"), cond.get("message", ""))
+    return None

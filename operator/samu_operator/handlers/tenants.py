@@ -1,0 +1,180 @@
+"""Kopf handlers of the SamuTenant lifecycle: onboard, update, resume, re-check, delete.
+
+Thin: what to create is ``core.desired``, what counts as drift ``core.drift``, the phase
+``core.status``; this module wires them to Kopf and the API. Sync handlers on purpose: Kopf
+runs them in its thread pool, where the official (sync) Kubernetes client lives.
+"""
+
+import contextlib
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from samu_operator import kube, kube_apply, metrics
+from samu_operator.core import labels as lbl
+from samu_operator.core.status import Problem
+from samu_operator.handlers import state
+from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
+
+TENANTS = (API_GROUP, API_VERSION, PLURAL)
+RECHECK_ENV = "SAMU_OPERATOR_RECHECK_SECONDS"
+#: Delay before retrying a spec that cannot work yet (a partner or a zone may appear).
+RETRY_SECONDS = 5.0
+
+
+def recheck_seconds() -> float:
+    return float(os.environ.get(RECHECK_ENV, "60"))
+
+
+# --- indexes: what the handlers look up without asking the API server -----------------------
+
+
+@kopf.index(*TENANTS)
+def tenant_index(name: str, body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    """name -> the tenant's raw body (for the children's drift handlers and partner checks)."""
+    return {name: {k: body.get(k) for k in ("apiVersion", "kind", "metadata", "spec", "status")}}
+
+
+@kopf.index("nodes")
+def zone_index(name: str, labels: kopf.Labels, **_: Any) -> dict[str, str] | None:
+    """zone -> node names (a zone with no node cannot host a PBX)."""
+    zone = labels.get(lbl.NODE_ZONE)
+    return {zone: name} if zone else None
+
+
+@kopf.index("pods", labels={lbl.COMPONENT: lbl.PBX, lbl.TENANT: kopf.PRESENT})
+def pbx_index(
+    name: str, labels: kopf.Labels, status: kopf.Status, meta: kopf.Meta, **_: Any
+) -> dict[str, dict[str, Any]]:
+    """tenant -> {zone, name, ready} of each of its PBX pods."""
+    conditions = status.get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    ready = ready and not meta.get("deletionTimestamp")
+    zone = labels.get(lbl.ZONE, "")
+    return {labels[lbl.TENANT]: {"zone": zone, "name": name, "ready": ready}}
+
+
+def pods_by_zone(pbx_index: kopf.Index, tenant: str) -> dict[str, dict[str, Any]]:
+    """zone -> the tenant's PBX pod there (a ready one when two exist during a restart)."""
+    found: dict[str, dict[str, Any]] = {}
+    for pod in pbx_index.get(tenant, []):
+        if pod["zone"] not in found or pod["ready"]:
+            found[pod["zone"]] = pod
+    return found
+
+
+# --- reconciliation ----------------------------------------------------------------------
+
+
+def reconcile(
+    body: Mapping[str, Any],
+    *,
+    fresh: bool,
+    prune: bool,
+    tenant_index: kopf.Index,
+    zone_index: kopf.Index,
+    pbx_index: kopf.Index,
+    logger: kopf.Logger,
+) -> str:
+    """Apply the tenant's desired state (or report why it cannot work) and write its status."""
+    name = body["metadata"]["name"]
+    started = time.perf_counter()
+    tenant, problem = state.parse(body)
+    if tenant is not None:
+        problem = state.feasibility(tenant, zone_index.keys(), tenant_index.keys())
+    try:
+        if problem is not None:
+            return _report(body, problem, logger)
+        assert tenant is not None
+        desired = state.desired_for(tenant, body)
+        applied = kube_apply.apply_all(kube.shared(), desired, fresh=fresh)
+        pruned = kube_apply.prune(kube.shared(), name, desired) if prune else []
+        if applied.changed or pruned:
+            logger.info(
+                f"applied {name}: created {len(applied.created)}, patched {applied.patched}, "
+                f"pruned {pruned}"
+            )
+        zones = state.zone_facts(tenant, pods_by_zone(pbx_index, name))
+        generation = body["metadata"].get("generation")
+        phase = state.write_status(body, zones, None, generation)
+        metrics.set_phase(name, phase)
+        return phase
+    except kube.KubeError as exc:
+        metrics.RECONCILE_ERRORS.labels(f"Api{exc.status}").inc()
+        raise kopf.TemporaryError(f"API error while applying {name}: {exc}", delay=2) from exc
+    finally:
+        metrics.RECONCILE_DURATION.observe(time.perf_counter() - started)
+
+
+def _report(body: Mapping[str, Any], problem: Problem, logger: kopf.Logger) -> str:
+    """A spec that cannot work: status Failed + a Warning Event; nothing is applied.
+
+    Retried (a zone's nodes or the partner may appear) unless the spec itself is invalid.
+    """
+    metrics.RECONCILE_ERRORS.labels(problem.reason).inc()
+    previous = state.previous_problem(body)
+    generation = body["metadata"].get("generation")
+    phase = state.write_status(body, [], problem, generation)
+    metrics.set_phase(body["metadata"]["name"], phase)
+    if previous != problem:
+        kopf.warn(dict(body), reason=problem.reason, message=problem.message)
+    logger.warning(f"{problem.reason}: {problem.message}")
+    if problem.reason == "InvalidSpec":
+        raise kopf.PermanentError(problem.message)
+    raise kopf.TemporaryError(problem.message, delay=RETRY_SECONDS)
+
+
+@kopf.on.create(*TENANTS)
+def on_create(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
+    reconcile(body, fresh=True, prune=False, logger=logger, **_indexes(kwargs))
+
+
+@kopf.on.update(*TENANTS, field="spec")
+def on_update(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
+    reconcile(body, fresh=False, prune=True, logger=logger, **_indexes(kwargs))
+
+
+@kopf.on.resume(*TENANTS)
+def on_resume(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
+    reconcile(body, fresh=False, prune=False, logger=logger, **_indexes(kwargs))
+
+
+@kopf.timer(*TENANTS, interval=recheck_seconds(), initial_delay=recheck_seconds(), idle=5)
+def recheck(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
+    """Safety net against missed events: reads every child, writes only what drifted."""
+    # A problem is already reported in status and as an Event; the next tick tries again.
+    with contextlib.suppress(kopf.TemporaryError, kopf.PermanentError):
+        reconcile(body, fresh=False, prune=False, logger=logger, **_indexes(kwargs))
+
+
+@kopf.on.delete(*TENANTS)
+def on_delete(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
+    """Delete the tenant's objects; its recordings stay unless spec.recording.deleteWithTenant."""
+    name = body["metadata"]["name"]
+    tenant, _ = state.parse(body)
+    delete_recordings = bool(tenant and tenant.spec.recording.delete_with_tenant)
+    desired = state.desired_for(tenant, body) if tenant else []
+    note = f"{state.now()}: SamuTenant {name} deleted; recordings kept (deleteWithTenant=false)"
+    done = kube_apply.teardown(kube.shared(), name, desired, delete_recordings, note)
+    if done.kept:
+        message = (
+            f"recordings kept in Namespace {name}: {', '.join(done.kept)}; delete them by hand "
+            "once their retention has passed"
+        )
+        kopf.info(dict(body), reason="RecordingsRetained", message=message)
+        ref = kube.Ref(kube.TENANT_API, body["kind"], None, name)
+        with contextlib.suppress(kube.KubeError):  # the Event says it too
+            kube.shared().merge(ref, {"status": {"message": message}}, subresource="status")
+    else:
+        kopf.info(
+            dict(body), reason="TenantDeleted", message=f"deleted {len(done.deleted)} objects"
+        )
+    logger.info(f"deleted {name}: {len(done.deleted)} objects; kept {done.kept}")
+    metrics.set_phase(name, None)
+
+
+def _indexes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: kwargs[k] for k in ("tenant_index", "zone_index", "pbx_index")}
