@@ -1,0 +1,56 @@
+"""The Pulumi program installs this chart: its path exists and every stack's values pass it."""
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.helm.charts import OPERATOR_CHART, REPO, helm, load_schema, load_values
+
+STACKS = sorted((REPO / "stacks").glob("Pulumi.*.yaml"))
+OPERATOR_KEY = "samu-platform:operator"
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("samu_infra.config") is None or not STACKS,
+    reason="the Pulumi program (infra/samu_infra/config.py, stacks/) has not landed",
+)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Helm's way of applying user values over the chart's defaults (maps merge deeply)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _operator_section(stack: Path) -> dict[str, Any]:
+    config = yaml.safe_load(stack.read_text(encoding="utf-8"))["config"]
+    return config[OPERATOR_KEY]
+
+
+def test_default_chart_path_of_the_program_is_this_chart():
+    from samu_infra.config import OperatorRelease
+
+    chart = REPO / OperatorRelease.model_fields["chart"].default
+    assert chart.resolve() == OPERATOR_CHART.resolve()
+    assert yaml.safe_load((chart / "Chart.yaml").read_text())["name"] == "samu-operator"
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=lambda p: p.name)
+def test_stack_chart_path_exists_and_its_values_pass_the_chart(stack):
+    section = _operator_section(stack)
+    chart = REPO / section.get("chart", "helm/samu-operator")
+    assert (chart / "Chart.yaml").exists(), f"{stack.name}: no chart at {chart}"
+    values = section.get("values", {})
+    merged = _merge(load_values(chart), values)
+    errors = list(jsonschema.Draft7Validator(load_schema(chart)).iter_errors(merged))
+    assert errors == [], f"{stack.name}: {[e.message for e in errors]}"
+    # And Helm itself renders the release with them.
+    assert helm("render", chart, values)["manifests"]
