@@ -1,0 +1,129 @@
+"""Fixtures of the SIP edge tests: a lab of real Kamailio + SIPp PBX on 127.0.0.1."""
+
+import copy
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from samu_operator.core.routing import build_routing
+from samu_operator.edge.files import write_atomic
+from samu_operator.edge.sync import EdgeSync, SyncResult
+from tests.conftest import load_samu30
+from tests.edge.harness import Caller, Kamailio, Pbx, missing_binaries
+
+
+def tenant_doc(
+    department: str,
+    *,
+    numbers: list[str] | None = None,
+    zones: tuple[str, ...] = ("a", "b"),
+    active: str | None = "a",
+    epoch: int = 1,
+    partner: str | None = None,
+    roles: dict[str, str] | None = None,
+    ready: dict[str, bool] | None = None,
+) -> dict[str, Any]:
+    """A valid SamuTenant document with a status: `active` zone active, the others standby
+    (override with roles/ready per zone)."""
+    doc = copy.deepcopy(load_samu30())
+    doc["metadata"]["name"] = f"samu-{department.lower()}"
+    spec = doc["spec"]
+    spec["department"] = department
+    spec["displayName"] = f"SAMU {department}"
+    spec["numbers"] = numbers if numbers is not None else []
+    spec["pbx"]["zones"] = list(zones)
+    spec["failover"]["preferredZones"] = list(zones)
+    if partner:
+        spec["overflow"] = {"partner": partner, "afterSeconds": 30}
+    else:
+        spec.pop("overflow", None)
+    roles = roles or {}
+    ready = ready or {}
+    doc["status"] = {
+        "phase": "Ready",
+        "activeZone": active,
+        "epoch": epoch,
+        "pbx": [
+            {
+                "zone": z,
+                "role": roles.get(z, "active" if z == active else "standby"),
+                "ready": ready.get(z, True),
+            }
+            for z in zones
+        ],
+    }
+    return doc
+
+
+class Lab:
+    """PBX stand-ins per tenant and zone, and the edge in front of them."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.pbx: dict[str, Pbx] = {}
+        self.edge = Kamailio(workdir / "edge")
+        self.callers: list[Caller] = []
+        #: "tenant/zone" -> SIP URI of PBX that are no stand-in of this lab (e.g. a loop)
+        self.addresses: dict[str, str] = {}
+
+    def add_pbx(self, tenant: str, zone: str, *, scenario: str = "pbx.xml") -> Pbx:
+        pbx = Pbx(f"{tenant}-{zone}", self.workdir, scenario=scenario)
+        self.pbx[f"{tenant}/{zone}"] = pbx
+        return pbx.start()
+
+    @property
+    def sync(self) -> EdgeSync:
+        return EdgeSync(
+            self.edge.files,
+            self.edge.rpc,
+            addresses=self.all_addresses,
+        )
+
+    @property
+    def all_addresses(self) -> dict[str, str]:
+        return {**self.addresses, **{key: p.uri for key, p in self.pbx.items()}}
+
+    def start(self, tenants: list[dict[str, Any]]) -> None:
+        """Write the tables rendered from the tenants, then start the edge on them."""
+        self.edge.files.directory.mkdir(parents=True, exist_ok=True)
+        table = build_routing(tenants, addresses=self.all_addresses)
+        write_atomic(self.edge.files.dispatcher, table.dispatcher_list())
+        write_atomic(self.edge.files.routing, table.routing_map())
+        self.edge.start()
+
+    def apply(self, tenants: list[dict[str, Any]]) -> SyncResult:
+        return self.sync.apply(tenants)
+
+    def metrics(self) -> str:
+        """The edge's Prometheus page, scraped over HTTP like Prometheus does."""
+        with urllib.request.urlopen(self.edge.metrics_url, timeout=5) as response:
+            return response.read().decode()
+
+    def caller(self, **kwargs: Any) -> Caller:
+        caller = Caller(self.edge, self.workdir, name=f"caller{len(self.callers)}", **kwargs)
+        self.callers.append(caller)
+        return caller
+
+    def stop(self) -> None:
+        for caller in self.callers:
+            caller.stop()
+        self.edge.stop()
+        for pbx in self.pbx.values():
+            pbx.stop()
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    missing = missing_binaries()
+    if missing:
+        pytest.skip(
+            f"{', '.join(missing)} not installed: `make debs` installs kamailio and sip-tester"
+        )
+    lab = Lab(tmp_path)
+    try:
+        yield lab
+    finally:
+        lab.stop()

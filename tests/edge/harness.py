@@ -1,0 +1,295 @@
+"""Real Kamailio and SIPp processes on 127.0.0.1 for the edge tests and benchmark.
+
+Every process gets its own ports (asked from the kernel), its own files under the test's
+directory, and is stopped by the object that started it (by its own pid).
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from samu_operator.edge.files import EdgeFiles
+from samu_operator.edge.rpc import KamailioRpc, RpcError
+
+REPO = Path(__file__).resolve().parents[2]
+EDGE_CFG = REPO / "helm" / "samu-edge" / "files" / "kamailio.cfg"
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+HOST = "127.0.0.1"
+
+
+def missing_binaries() -> list[str]:
+    return [b for b in ("kamailio", "sipp") if shutil.which(b) is None]
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 (SIP listens on both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((HOST, 0))
+            port = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((HOST, port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+def wait_for(predicate: "callable[[], bool]", timeout: float, what: str) -> None:  # type: ignore[valid-type]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGCONT)
+        proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
+@dataclass
+class Kamailio:
+    """The edge config of the chart, run on 127.0.0.1 with the test's ports and files."""
+
+    workdir: Path
+    cfg: Path = EDGE_CFG
+    defines: dict[str, str] = field(default_factory=dict)
+    children: int = 4
+    shm_mb: int = 512
+    sip_port: int = field(default_factory=free_port)
+    http_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def files(self) -> EdgeFiles:
+        return EdgeFiles(self.workdir / "tables")
+
+    @property
+    def rpc(self) -> KamailioRpc:
+        return KamailioRpc(f"http://{HOST}:{self.http_port}/RPC", timeout=5.0)
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{HOST}:{self.http_port}/metrics"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "kamailio.log"
+
+    def command(self) -> list[str]:
+        run = self.workdir / "run"
+        params = {
+            "EDGE_SIP_LISTEN": f"udp:{HOST}:{self.sip_port}",
+            "EDGE_SIP_LISTEN_TCP": f"tcp:{HOST}:{self.sip_port}",
+            "EDGE_HTTP_LISTEN": f"tcp:{HOST}:{self.http_port}",
+            "EDGE_HTTP_PORT": str(self.http_port),
+            "EDGE_DISPATCHER_LIST": f'"{self.files.dispatcher}"',
+            "EDGE_ROUTING_DB": f'"text://{self.files.directory}"',
+            "EDGE_CTL_SOCKET": f'"unix:{run / "ctl.sock"}"',
+            "EDGE_RUNDIR": f'"{run}"',
+            "EDGE_CHILDREN": str(self.children),
+            **self.defines,
+        }
+        cmd = ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-m", str(self.shm_mb), "-M", "16"]
+        cmd += ["-P", str(run / "kamailio.pid")]
+        for name, value in params.items():
+            cmd += ["-A", f"{name}={value}" if value else name]
+        return cmd
+
+    def start(self, timeout: float = 20.0) -> "Kamailio":
+        (self.workdir / "run").mkdir(parents=True, exist_ok=True)
+        self.files.directory.mkdir(parents=True, exist_ok=True)
+        for path in (self.files.dispatcher, self.files.routing):
+            if not path.exists():
+                raise FileNotFoundError(f"write {path} before starting Kamailio")
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+
+        def ready() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"kamailio exited: {self.log.read_text()[-3000:]}")
+            try:
+                self.rpc.call("core.version")
+            except RpcError:
+                return False
+            return True
+
+        wait_for(ready, timeout, "kamailio's RPC")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+
+    def dispatcher_flags(self) -> dict[str, str]:
+        """URI -> dispatcher flags as Kamailio sees them now (A active, I inactive, D disabled,
+        P probing)."""
+        result = self.rpc.call("dispatcher.list")
+        flags: dict[str, str] = {}
+        for record in result.get("RECORDS", []):
+            for target in record["SET"]["TARGETS"]:
+                flags[target["DEST"]["URI"]] = target["DEST"]["FLAGS"]
+        return flags
+
+
+@dataclass
+class Pbx:
+    """A PBX stand-in: SIPp server answering probes and calls, naming itself in X-Pbx."""
+
+    name: str
+    workdir: Path
+    scenario: str = "pbx.xml"
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"sip:{HOST}:{self.port}"
+
+    def start(self) -> "Pbx":
+        cmd = ["sipp", "-sf", str(SCENARIOS / self.scenario), "-i", HOST, "-p", str(self.port)]
+        cmd += ["-key", "pbx", self.name, "-nostdin", "-max_recv_loops", "5000"]
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        return self
+
+    def freeze(self) -> float:
+        """The zone is gone: the process keeps its socket but answers nothing (a black hole,
+        like a lost zone, not a refused port). Returns the wall-clock moment."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        return time.time()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+
+
+@dataclass(frozen=True)
+class Call:
+    call_id: str
+    start: float
+    answer: float
+    pbx: str
+    result: str  # "ok" or "dropped" (answered, then its PBX died: the BYE got no answer)
+
+    @property
+    def setup_seconds(self) -> float:
+        return self.answer - self.start
+
+
+@dataclass
+class CallerRun:
+    """One SIPp client run: how many calls it placed and what became of each."""
+
+    planned: int
+    calls: list[Call]
+    returncode: int
+    log: str
+
+    @property
+    def answered(self) -> int:
+        return len(self.calls)
+
+    @property
+    def failed_setups(self) -> int:
+        """Calls that never got a 200 OK (the number the edge must keep at zero)."""
+        return self.planned - self.answered
+
+    @property
+    def dropped(self) -> list[Call]:
+        return [c for c in self.calls if c.result == "dropped"]
+
+    def by_pbx(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for call in self.calls:
+            counts[call.pbx] = counts.get(call.pbx, 0) + 1
+        return counts
+
+
+def _parse_calls(path: Path) -> list[Call]:
+    calls: list[Call] = []
+    if not path.exists():
+        return calls
+    for line in path.read_text(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) == 8 and parts[0] == "CALL":
+            start = float(parts[2]) + float(parts[3]) / 1e6
+            answer = float(parts[4]) + float(parts[5]) / 1e6
+            calls.append(Call(parts[1], start, answer, parts[6], parts[7]))
+    return calls
+
+
+@dataclass
+class Caller:
+    """SIPp client placing 15 calls through the edge (scenario honours Record-Route)."""
+
+    edge: Kamailio
+    workdir: Path
+    number: str = "15"
+    department: str = ""
+    caller_prefix: str = "0466"
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    name: str = "caller"
+
+    def start(self, rate: int, calls: int, hold_ms: int = 1000, limit: int = 2000) -> "Caller":
+        self._planned = calls
+        self._log = self.workdir / f"{self.name}-{self.port}.log"
+        cmd = ["sipp", f"{HOST}:{self.edge.sip_port}", "-sf", str(SCENARIOS / "caller.xml")]
+        cmd += ["-i", HOST, "-p", str(self.port), "-s", self.number, "-nostdin"]
+        cmd += ["-key", "dep", self.department or "-", "-key", "caller", self.caller_prefix]
+        cmd += ["-r", str(rate), "-m", str(calls), "-l", str(limit), "-d", str(hold_ms)]
+        cmd += ["-trace_logs", "-log_file", str(self._log), "-timeout", "60"]
+        cmd += ["-recv_timeout", "8000", "-max_recv_loops", "5000"]
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.workdir / f"{self.name}-{self.port}.err").open("wb"),
+        )
+        return self
+
+    def wait(self, timeout: float = 60.0) -> CallerRun:
+        assert self.proc is not None
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _stop(self.proc)
+            rc = -1
+        return CallerRun(self._planned, _parse_calls(self._log), rc, str(self._log))
+
+    def run(self, rate: int, calls: int, hold_ms: int = 200) -> CallerRun:
+        return self.start(rate, calls, hold_ms).wait()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+
+
+@contextlib.contextmanager
+def started(*things: "Kamailio | Pbx") -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for thing in reversed(things):
+            thing.stop()

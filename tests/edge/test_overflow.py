@@ -1,0 +1,70 @@
+"""Débordement: a SAMU with no live PBX, or saturated, sends its calls to its partner."""
+
+import urllib.request
+
+import pytest
+
+from tests.edge.conftest import Lab, tenant_doc
+
+pytestmark = pytest.mark.sip
+
+
+def _metrics(lab: Lab) -> str:
+    with urllib.request.urlopen(lab.edge.metrics_url, timeout=5) as response:
+        return response.read().decode()
+
+
+def test_tenant_with_every_pbx_down_overflows_to_its_partner(lab: Lab) -> None:
+    dead = [lab.add_pbx("samu-30", "a"), lab.add_pbx("samu-30", "b")]
+    lab.add_pbx("samu-34", "a")
+    lab.add_pbx("samu-34", "b")
+    lab.start(
+        [
+            tenant_doc("30", numbers=["+33466000015"], partner="samu-34"),
+            tenant_doc("34", numbers=["+33467000015"]),
+        ]
+    )
+    for pbx in dead:  # both zones of SAMU 30 gone, its status not yet updated
+        pbx.freeze()
+    run = lab.caller(number="+33466000015").run(rate=20, calls=30)
+
+    assert run.failed_setups == 0, run.log
+    assert run.by_pbx() == {"samu-34-a": 30}
+    metrics = _metrics(lab)
+    assert 'samu_edge_overflowed_total{samu="samu-30"} 30 ' in metrics
+    assert 'samu_edge_call_attempts_total{samu="samu-30"} 30 ' in metrics
+
+    # Once the operator writes the PBX as down, calls overflow without trying them.
+    result = lab.apply(
+        [
+            tenant_doc(
+                "30", numbers=["+33466000015"], partner="samu-34", ready={"a": False, "b": False}
+            ),
+            tenant_doc("34", numbers=["+33467000015"]),
+        ]
+    )
+    assert result.changed
+    flags = lab.edge.dispatcher_flags()
+    assert {flags[p.uri] for p in dead} == {"DX"}, flags  # disabled: never selected nor probed
+    run = lab.caller(number="15", department="30").run(rate=20, calls=20)
+    assert run.failed_setups == 0
+    assert run.by_pbx() == {"samu-34-a": 20}
+    assert max(c.setup_seconds for c in run.calls) < 0.4, "overflow should not wait for timeouts"
+
+
+def test_saturated_tenant_overflows_to_its_partner(lab: Lab) -> None:
+    lab.add_pbx("samu-13", "a", scenario="pbx_busy.xml")
+    lab.add_pbx("samu-13", "b", scenario="pbx_busy.xml")
+    lab.add_pbx("samu-84", "a")
+    lab.add_pbx("samu-84", "b")
+    lab.start(
+        [
+            tenant_doc("13", numbers=["+33491000015"], partner="samu-84"),
+            tenant_doc("84", numbers=["+33490000015"]),
+        ]
+    )
+    run = lab.caller(number="+33491000015").run(rate=20, calls=20)
+
+    assert run.failed_setups == 0, run.log
+    assert run.by_pbx() == {"samu-84-a": 20}
+    assert 'samu_edge_overflowed_total{samu="samu-13"} 20 ' in _metrics(lab)

@@ -1,0 +1,61 @@
+"""Zone loss under load: the active PBX's zone vanishes while 15 calls arrive at 50/s.
+
+No call set-up may fail; calls placed after the loss reach the standby within 1 s; calls
+that were already answered by the lost PBX are counted, and each one is recorded (caller,
+tenant, time) where the operator collects it for an ARM to call back.
+"""
+
+import json
+import time
+import urllib.request
+
+import pytest
+
+from tests.edge.conftest import Lab, tenant_doc
+
+pytestmark = pytest.mark.sip
+
+RATE = 50
+CALLS = 200  # 4 s of traffic
+HOLD_MS = 1000
+
+
+def test_zone_loss_at_50_cps_loses_no_call_setup(lab: Lab) -> None:
+    active = lab.add_pbx("samu-30", "a")
+    standby = lab.add_pbx("samu-30", "b")
+    lab.start([tenant_doc("30", numbers=["+33466000015"])])
+
+    caller = lab.caller(number="15", department="30").start(RATE, CALLS, hold_ms=HOLD_MS)
+    time.sleep(1.5)
+    lost_at = active.freeze()
+    run = caller.wait(timeout=40)
+
+    assert run.failed_setups == 0, f"{run.failed_setups} call set-ups failed ({run.log})"
+    by_pbx = run.by_pbx()
+    assert by_pbx.get("samu-30-a", 0) > 0 and by_pbx.get("samu-30-b", 0) > 0, by_pbx
+    after = [c for c in run.calls if c.start > lost_at]
+    assert after, "no call was placed after the zone loss"
+    assert all(c.pbx == "samu-30-b" for c in after), "a call went to the lost zone"
+    slowest = max(c.setup_seconds for c in after)
+    assert slowest < 1.0, f"a new call waited {slowest:.3f}s for the standby"
+
+    # Answered calls on the lost PBX cannot be saved by a proxy: each must be on record.
+    dropped = run.dropped
+    assert dropped, "calls in progress on the lost PBX should be seen as dropped"
+    assert all(c.pbx == "samu-30-a" and c.start < lost_at for c in dropped)
+    records = lab.sync.collect_dropped()
+    assert sorted(r["callId"] for r in records) == sorted(c.call_id for c in dropped)
+    assert {r["tenant"] for r in records} == {"samu-30"}
+    assert all(r["caller"].startswith("0466") for r in records)
+    assert all(lost_at - 5 < float(r["at"]) < time.time() + 1 for r in records)
+    kept = [json.loads(line) for line in lab.edge.files.dropped.read_text().splitlines()]
+    assert kept == [json.loads(json.dumps(r, sort_keys=True)) for r in records]
+
+    with urllib.request.urlopen(lab.edge.metrics_url, timeout=5) as response:
+        metrics = response.read().decode()
+    assert f'samu_edge_dropped_calls_total{{samu="samu-30"}} {len(dropped)}' in metrics
+    assert f'samu_edge_call_attempts_total{{samu="samu-30"}} {CALLS}' in metrics
+    assert "samu_edge_setup_failures_total" not in metrics or (
+        'samu_edge_setup_failures_total{samu="samu-30"} 0' in metrics
+    )
+    assert standby.proc is not None and standby.proc.poll() is None
