@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := kamailio kamailio-extra-modules sip-tester
+DEBIAN_PACKAGES := kamailio kamailio-extra-modules kamailio-tls-modules sip-tester
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint setup debs crd clean
@@ -37,6 +37,7 @@ debs:
 	@missing=""; \
 	command -v kamailio >/dev/null || missing="$$missing kamailio kamailio-extra-modules"; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
+	dpkg -s kamailio-tls-modules >/dev/null 2>&1 || missing="$$missing kamailio-tls-modules"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \

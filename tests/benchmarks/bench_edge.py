@@ -1,0 +1,240 @@
+"""Benchmark of the SIP edge with real Kamailio and SIPp on 127.0.0.1.
+
+Prints:
+1. the highest call rate with zero failed set-ups through the full edge config (territorial
+   routing map of 100 SAMU, dispatcher sets, failure_route, counters) and through a plain
+   dispatcher config (one set, algorithm 8, failure_route), measured in the same run, and
+   their ratio (goal >= 0.8);
+2. a zone loss at 100 calls/s: set-ups failed, set-ups delayed and by how much, answered
+   calls dropped with their PBX and how many of them were recorded for call-back;
+3. the time of a runtime reload of the 100-SAMU table (write + dispatcher.reload +
+   htable.reload).
+
+Run: .venv/bin/python tests/benchmarks/bench_edge.py [--max-rate 1500] [--seconds 3]
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from samu_operator.core.routing import build_routing
+from samu_operator.edge.files import write_atomic
+from samu_operator.model.departments import DEPARTMENTS
+from tests.edge.conftest import Lab, tenant_doc
+from tests.edge.harness import Caller, Kamailio, missing_binaries
+
+PLAIN_CFG = """#!KAMAILIO
+# A plain dispatcher proxy: the baseline the edge is compared with.
+children=EDGE_CHILDREN
+log_stderror=yes
+rundir=EDGE_RUNDIR
+listen=EDGE_SIP_LISTEN
+listen=EDGE_HTTP_LISTEN
+tcp_accept_no_cl=yes
+loadmodule "jsonrpcs.so"
+loadmodule "kex.so"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "siputils.so"
+loadmodule "textops.so"
+loadmodule "xhttp.so"
+loadmodule "dispatcher.so"
+modparam("jsonrpcs", "transport", 1)
+modparam("tm", "fr_timer", 500)
+modparam("dispatcher", "list_file", EDGE_DISPATCHER_LIST)
+modparam("dispatcher", "ds_ping_interval", 1)
+modparam("dispatcher", "ds_probing_mode", 1)
+modparam("dispatcher", "xavp_dst", "_dsdst_")
+modparam("dispatcher", "xavp_ctx", "_dsctx_")
+request_route {
+	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+	if (has_totag()) {
+		if (loose_route()) { t_relay(); exit; }
+		if (is_method("ACK") && t_check_trans()) { t_relay(); }
+		exit;
+	}
+	if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
+	t_check_trans();
+	record_route();
+	if (!ds_select_dst("1", "8")) { sl_send_reply("503", "No PBX"); exit; }
+	t_on_failure("NEXT");
+	t_relay();
+}
+failure_route[NEXT] {
+	if (t_is_canceled()) exit;
+	if (t_check_status("408|5[0-9][0-9]") && ds_next_dst()) { t_on_failure("NEXT"); t_relay(); }
+}
+event_route[xhttp:request] { jsonrpc_dispatch(); }
+"""
+
+
+def hundred_samu(zones: tuple[str, ...] = ("a", "b")) -> list[dict[str, Any]]:
+    codes = sorted(DEPARTMENTS)[:100]
+    docs = []
+    for i, code in enumerate(codes):
+        partner = codes[(i + 1) % len(codes)]
+        docs.append(
+            tenant_doc(
+                code,
+                numbers=[f"+3340000{i:04d}"] if code != "30" else ["+33466000015"],
+                zones=zones,
+                partner=f"samu-{partner.lower()}",
+            )
+        )
+    return docs
+
+
+def run_rate(
+    edge: Kamailio, workdir: Path, number: str, rate: int, seconds: float
+) -> tuple[int, float]:
+    """(failed set-ups, achieved rate) of one SIPp run at ``rate`` calls/s."""
+    calls = int(rate * seconds)
+    caller = Caller(edge, workdir, number=number, name=f"bench{rate}")
+    run = caller.start(rate, calls, hold_ms=100, limit=max(200, rate * 2)).wait(timeout=60)
+    starts = sorted(c.start for c in run.calls)
+    achieved = (len(starts) - 1) / (starts[-1] - starts[0]) if len(starts) > 1 else 0.0
+    failures = run.failed_setups + sum(1 for c in run.calls if c.result != "ok")
+    return failures, achieved
+
+
+def highest_rate(
+    edge: Kamailio, workdir: Path, number: str, args: argparse.Namespace
+) -> tuple[int, list[str]]:
+    best = 0
+    notes = []
+    rate = args.start_rate
+    while rate <= args.max_rate:
+        failures, achieved = run_rate(edge, workdir, number, rate, args.seconds)
+        ok = failures == 0 and achieved >= 0.9 * rate
+        notes.append(
+            f"{rate}/s: {failures} failed, achieved {achieved:.0f}/s {'ok' if ok else 'STOP'}"
+        )
+        if not ok:
+            break
+        best = rate
+        rate = int(rate * 1.4)
+    return best, notes
+
+
+def bench_rates(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:
+        work = Path(tmp)
+        lab = Lab(work / "full")
+        (work / "full").mkdir()
+        try:
+            for zone in ("a", "b"):
+                lab.add_pbx("samu-30", zone)
+            pbx_uri = {z: lab.pbx[f"samu-30/{z}"].uri for z in ("a", "b")}
+            docs = hundred_samu()
+            for doc in docs:
+                for zone in ("a", "b"):
+                    lab.addresses[f"{doc['metadata']['name']}/{zone}"] = pbx_uri[zone]
+            lab.start(docs)
+            full, full_notes = highest_rate(lab.edge, work / "full", "+33466000015", args)
+
+            plain_dir = work / "plain"
+            (plain_dir / "tables").mkdir(parents=True)
+            cfg = plain_dir / "plain.cfg"
+            cfg.write_text(PLAIN_CFG)
+            (plain_dir / "tables" / "dispatcher.list").write_text(
+                f"1 {pbx_uri['a']} 0 100\n1 {pbx_uri['b']} 0 90\n"
+            )
+            (plain_dir / "tables" / "routing").write_text("")
+            plain_edge = Kamailio(plain_dir, cfg=cfg)
+            try:
+                plain_edge.start()
+                plain, plain_notes = highest_rate(plain_edge, plain_dir, "15", args)
+            finally:
+                plain_edge.stop()
+
+            print(
+                "== highest zero-failure call rate (calls/s, hold 100 ms, "
+                f"{args.seconds:g} s per step, SIPp on the same 2 shared cores)"
+            )
+            print(f"full edge config (100 SAMU): {full}/s   [{'; '.join(full_notes)}]")
+            print(f"plain dispatcher config:     {plain}/s   [{'; '.join(plain_notes)}]")
+            print(f"ratio full/plain: {full / plain:.2f}" if plain else "ratio: plain failed")
+
+            times = []
+            for i in range(10):
+                time.sleep(1.1)  # dispatcher accepts one reload a second (reload_delta)
+                docs[0]["status"]["epoch"] = 10 + i  # a change every time
+                table = build_routing(docs, addresses=lab.all_addresses)
+                start = time.perf_counter()
+                write_atomic(lab.edge.files.dispatcher, table.dispatcher_list())
+                write_atomic(lab.edge.files.routing, table.routing_map())
+                lab.sync.reload()
+                times.append(time.perf_counter() - start)
+            print(
+                f"== reload of the 100-SAMU table (write + dispatcher.reload + htable.reload), "
+                f"10 runs 1.1 s apart: median {statistics.median(times) * 1000:.1f} ms, "
+                f"max {max(times) * 1000:.1f} ms"
+            )
+        finally:
+            lab.stop()
+
+
+def bench_zone_loss(rate: int, seconds: float) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-edge-loss-") as tmp:
+        lab = Lab(Path(tmp))
+        try:
+            active = lab.add_pbx("samu-30", "a")
+            lab.add_pbx("samu-30", "b")
+            lab.start([tenant_doc("30", numbers=["+33466000015"])])
+            calls = int(rate * seconds)
+            caller = lab.caller(number="+33466000015").start(rate, calls, hold_ms=1000)
+            time.sleep(seconds / 2)
+            lost_at = active.freeze()
+            run = caller.wait(timeout=60)
+            after = [c for c in run.calls if c.start > lost_at - 0.6]
+            delayed = [c for c in after if c.setup_seconds > 0.1]
+            first_standby = min(
+                (c.answer for c in run.calls if c.pbx == "samu-30-b"), default=float("nan")
+            )
+            records = lab.sync.collect_dropped()
+            print(
+                f"== zone loss at {rate} calls/s ({calls} calls, hold 1 s, active PBX frozen "
+                f"at {seconds / 2:g} s)"
+            )
+            print(f"set-ups failed: {run.failed_setups} of {calls}")
+            print(
+                f"set-ups delayed > 100 ms: {len(delayed)}, max set-up "
+                f"{max((c.setup_seconds for c in after), default=0) * 1000:.0f} ms; "
+                f"first answer by the standby {(first_standby - lost_at) * 1000:.0f} ms after "
+                "the loss"
+            )
+            print(
+                f"answered calls dropped with the lost PBX: {len(run.dropped)}; "
+                f"recorded for call-back: {len(records)}"
+            )
+        finally:
+            lab.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--start-rate", type=int, default=100)
+    parser.add_argument("--max-rate", type=int, default=1500)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--loss-rate", type=int, default=100)
+    args = parser.parse_args()
+    missing = missing_binaries()
+    if missing:
+        print(f"cannot run: {', '.join(missing)} not installed (make debs)", file=sys.stderr)
+        return 2
+    bench_rates(args)
+    bench_zone_loss(args.loss_rate, 6.0)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
