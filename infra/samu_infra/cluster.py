@@ -90,6 +90,7 @@ class KubernetesCluster(pulumi.ComponentResource):
                     address=address,
                     protocol_port=port,
                     subnet_id=tenancy.zones[zone].subnet.id,
+                    tags=tags("k8s-control", zone),
                     opts=self.child,
                 )
         self.worker_addresses: list[tuple[str, pulumi.Output[str]]] = []
@@ -123,6 +124,7 @@ class KubernetesCluster(pulumi.ComponentResource):
             listener_id=listener.id,
             protocol="HTTPS",
             lb_method="LEAST_CONNECTIONS",
+            tags=tags("k8s-control"),
             opts=self.child,
         )
         openstack.loadbalancer.Monitor(
@@ -251,6 +253,7 @@ class KubernetesCluster(pulumi.ComponentResource):
             listener_id=listener.id,
             protocol="TCP",
             lb_method="LEAST_CONNECTIONS",
+            tags=tags("sip-edge"),
             opts=self.child,
         )
         openstack.loadbalancer.Monitor(
@@ -269,6 +272,7 @@ class KubernetesCluster(pulumi.ComponentResource):
                 address=address,
                 protocol_port=SIP_TLS,
                 subnet_id=self.tenancy.zones[zone].subnet.id,
+                tags=tags("sip-edge", zone),
                 opts=self.child,
             )
         fip = openstack.networking.FloatingIp(

@@ -19,6 +19,7 @@ class Declared:
     name: str
     id: str = ""
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    secret_inputs: frozenset[str] = frozenset()
 
     @property
     def kind(self) -> str:
@@ -50,7 +51,9 @@ class Declared:
         return self.inputs.get("availabilityZone") or self.marks().get(ZONE_KEY)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "id": self.id, "inputs": dict(self.inputs)}
+        """JSON-ready, with secret inputs masked (a plan file is not a place for secrets)."""
+        inputs = {k: "[secret]" if k in self.secret_inputs else v for k, v in self.inputs.items()}
+        return {"type": self.type, "name": self.name, "id": self.id, "inputs": inputs}
 
 
 class Inventory:

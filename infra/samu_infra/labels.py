@@ -13,7 +13,7 @@ TLS_KEY = "samu-tls"
 # Tiers (rows of the topology picture, in display order).
 TIERS = (
     "admin",
-    "network",
+    "tenancy",
     "k8s-control",
     "k8s-worker",
     "sip-edge",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import settings
+from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -26,6 +26,21 @@ from samu_infra.program import PROJECT_ROOT, build
 #: Value of every secret in an offline run (never a real secret: there is none here).
 PLACEHOLDER = "offline-placeholder"
 _SECRET_FIELDS = ("joinToken", "adminToken", "caCert", "caKey")
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def _unwrap(value: Any) -> Any:
+    """Secret inputs reach the mocks wrapped; the plan reads the value and notes the key."""
+    if _is_secret(value):
+        return _unwrap(value.get("value"))
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -51,7 +66,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif kind == "Instance":
             outputs["accessIpV4"] = next(self._ips)
         if args.custom:
-            self.resources.append(Declared(args.typ, args.name, rid, args.inputs))
+            inputs = {k: _unwrap(v) for k, v in args.inputs.items()}
+            secret = frozenset(k for k, v in args.inputs.items() if _is_secret(v))
+            self.resources.append(Declared(args.typ, args.name, rid, inputs, secret))
             self.outputs[rid] = outputs
         return rid, outputs
 

@@ -19,7 +19,7 @@ import pulumi_openstack as openstack
 from samu_infra import cloudinit
 from samu_infra.config import StackConfig
 from samu_infra.labels import metadata, tags
-from samu_infra.tenancy import SSH, Tenancy, ZoneNet, boot_volume, ingress
+from samu_infra.tenancy import SSH, Tenancy, ZoneNet, boot_volume, ingress, peer_rules
 
 LISTENER = 1521
 #: HAIP puts link-local addresses on the interconnect: port security must let them pass.
@@ -129,7 +129,7 @@ class OracleRac(pulumi.ComponentResource):
         self.sg_public = openstack.networking.SecGroup(
             "sg-db-public",
             delete_default_rules=True,
-            tags=tags("database", role="db-public"),
+            tags=tags("database", role="db-public", ssh_peers="oracle-grid-install"),
             description="SQL*Net from the node subnets, SSH from the bastion",
             opts=self.child,
         )
@@ -143,9 +143,8 @@ class OracleRac(pulumi.ComponentResource):
             description="interconnect and storage: RAC members only",
             opts=self.child,
         )
-        for label, group in (("db-public", self.sg_public), ("db-private", self.sg_private)):
-            # protocol None = every protocol, multicast included, from the RAC group only.
-            ingress(f"{label}-self", group, None, protocol=None, remote_group=group.id, parent=self)
+        peer_rules("db-public", self.sg_public, ssh=True, parent=self)
+        peer_rules("db-private", self.sg_private, ssh=False, parent=self)
 
     def _reserved_port(self, name: str, ip: str, role: str) -> None:
         """Holds a VIP address so Neutron never gives it to anything else."""
@@ -169,6 +168,7 @@ class OracleRac(pulumi.ComponentResource):
         group: pulumi.Output[str],
         zone: str,
         pairs: list[str],
+        tier: str = "database",
     ) -> openstack.networking.Port:
         return openstack.networking.Port(
             name,
@@ -180,7 +180,7 @@ class OracleRac(pulumi.ComponentResource):
             allowed_address_pairs=[
                 openstack.networking.PortAllowedAddressPairArgs(ip_address=p) for p in pairs
             ],
-            tags=tags("database", zone),
+            tags=tags(tier, zone),
             opts=self.child,
         )
 
@@ -238,6 +238,7 @@ class OracleRac(pulumi.ComponentResource):
                 self.sg_private.id,
                 zone,
                 [],
+                tier="database-standby",
             ),
         ]
         return self._server(f"rac-{i}", zone, "database", self.cfg.oracle.flavor, ports, "rac")
@@ -247,7 +248,13 @@ class OracleRac(pulumi.ComponentResource):
         zone = ora.standby_zone
         ports = [
             self._port(
-                "standby-public", self.public, self.plan.standby_ip(), self.sg_public.id, zone, []
+                "standby-public",
+                self.public,
+                self.plan.standby_ip(),
+                self.sg_public.id,
+                zone,
+                [],
+                tier="database-standby",
             ),
             self._port(
                 "standby-storage",
@@ -256,6 +263,7 @@ class OracleRac(pulumi.ComponentResource):
                 self.sg_private.id,
                 zone,
                 [],
+                tier="database-standby",
             ),
         ]
         server = self._server(

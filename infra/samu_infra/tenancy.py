@@ -77,6 +77,31 @@ def ingress(
     )
 
 
+def peer_rules(
+    name: str, group: openstack.networking.SecGroup, *, ssh: bool, parent: pulumi.Resource
+) -> None:
+    """Members of a group talk freely to each other; SSH between them only when ``ssh``.
+
+    Kubernetes nodes never need SSH to one another (admins come from the bastion); Oracle
+    Grid Infrastructure's installer does (SSH user equivalence between RAC nodes).
+    """
+    tcp = [(1, 65535)] if ssh else [(1, SSH - 1), (SSH + 1, 65535)]
+    for i, ports in enumerate(tcp):
+        ingress(f"{name}-peers-tcp-{i}", group, ports, remote_group=group.id, parent=parent)
+    ingress(
+        f"{name}-peers-udp", group, (1, 65535), protocol="udp", remote_group=group.id, parent=parent
+    )
+    for proto in ("icmp", "igmp"):  # IGMP: Grid Infrastructure's multicast (mDNS, HAIP)
+        ingress(
+            f"{name}-peers-{proto}",
+            group,
+            None,
+            protocol=proto,
+            remote_group=group.id,
+            parent=parent,
+        )
+
+
 class Tenancy(pulumi.ComponentResource):
     """Networks per zone, router, security groups, bastion, key pair, encrypted volume types."""
 
@@ -123,7 +148,7 @@ class Tenancy(pulumi.ComponentResource):
             f"{name}-router",
             external_network_id=self.external_network_id,
             availability_zone_hints=cfg.zones,
-            tags=tags("network"),
+            tags=tags("tenancy"),
             opts=child,
         )
         self.zones: dict[str, ZoneNet] = {z: self._zone_net(z) for z in cfg.zones}
@@ -154,7 +179,7 @@ class Tenancy(pulumi.ComponentResource):
 
     def _zone_net(self, zone: str) -> ZoneNet:
         return self._routed_net(
-            f"nodes-{zone}", self.plan.nodes[zone], tier="network", zones=[zone]
+            f"nodes-{zone}", self.plan.nodes[zone], tier="tenancy", zones=[zone]
         )
 
     def _group(self, name: str, tier: str, description: str) -> openstack.networking.SecGroup:
@@ -173,15 +198,7 @@ class Tenancy(pulumi.ComponentResource):
             ingress(f"bastion-ssh-{i}", self.sg_bastion, SSH, cidr=cidr, parent=self)
         self.sg_nodes = self._group("nodes", "k8s-worker", "Kubernetes nodes of every cluster")
         ingress("nodes-ssh", self.sg_nodes, SSH, remote_group=self.sg_bastion.id, parent=self)
-        for proto in ("tcp", "udp"):
-            ingress(
-                f"nodes-self-{proto}",
-                self.sg_nodes,
-                (1, 65535),
-                protocol=proto,
-                remote_group=self.sg_nodes.id,
-                parent=self,
-            )
+        peer_rules("nodes", self.sg_nodes, ssh=False, parent=self)
         for port in (6443, 9345):  # API and RKE2 supervisor: internal callers and the LB only
             ingress(f"nodes-api-{port}", self.sg_nodes, port, cidr=net.supernet, parent=self)
         self.sg_sip = self._group("sip-edge", "sip-edge", "SIP-TLS from the carrier ranges only")

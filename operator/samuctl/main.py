@@ -13,6 +13,7 @@ from collections.abc import Sequence
 COMMANDS: tuple[str, ...] = (
     "samuctl.commands.tenant",
     "samuctl.commands.crd",
+    "samuctl.commands.plan",
 )
 
 

@@ -1,0 +1,82 @@
+"""samuctl plan: the infrastructure program evaluated offline, judged by the guardrails.
+
+Exit codes: 0 every guardrail passes; 1 a guardrail fails (the list is printed);
+2 the stack config is invalid (nothing was declared).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from samuctl.commands.output import add_output_flag, print_data
+
+DEFAULT_OUT = Path("out/plan")
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="offline plan of the infrastructure (Pulumi mocks) with HA/SecNumCloud guardrails",
+        description="Evaluate the Pulumi program offline under mocks (preview mode): print what "
+        "would be created per zone, write a JSON plan and an SVG topology, check the "
+        "guardrails. Exit 0 when they pass, 1 when one fails, 2 on an invalid stack config. "
+        "Provider-side validation needs a real `pulumi preview`.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", help="stack name: reads stacks/Pulumi.<stack>.yaml")
+    source.add_argument(
+        "--config-file", type=Path, metavar="PATH", help="any stack file (Pulumi.<name>.yaml)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"directory for the plan (default: {DEFAULT_OUT})",
+    )
+    parser.add_argument(
+        "--project-root",
+        type=Path,
+        default=Path("."),
+        help="directory holding stacks/ and helm/ (default: the current directory)",
+    )
+    add_output_flag(parser)
+    parser.set_defaults(func=_plan)
+
+
+def _stack_name(path: Path) -> str:
+    name = path.name
+    if name.startswith("Pulumi.") and name.endswith(".yaml"):
+        return name[len("Pulumi.") : -len(".yaml")]
+    return path.stem
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from samu_infra.stackfile import ConfigError, load_stack_file, stack_path
+
+    root = args.project_root.resolve()
+    path = args.config_file or stack_path(root, args.stack)
+    stack = args.stack or _stack_name(path)
+    try:
+        cfg = load_stack_file(path)
+    except ConfigError as exc:
+        print(f"{exc.source}: invalid stack config, nothing was declared:", file=sys.stderr)
+        for issue in exc.issues:
+            print(f"  {issue}", file=sys.stderr)
+        return 2
+
+    from samu_infra.runner import plan
+
+    result = plan(cfg, stack, args.out, project_root=root)
+    if args.output == "json":
+        print_data({k: v for k, v in result.doc.items() if k != "resources"}, "json")
+    else:
+        print(result.text, end="")
+        print(f"plan: {result.json_path}\ntopology: {result.svg_path}")
+    if not result.passed:
+        failed = [g for g in result.doc["guardrails"] if not g["passed"]]
+        print(f"{len(failed)} guardrail(s) failed:", file=sys.stderr)
+        for g in failed:
+            for violation in g["violations"]:
+                print(f"  {g['rule']}: {violation}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,170 @@
+"""Each guardrail on plain data: a compliant tenancy passes, one targeted change fails it."""
+
+import copy
+from collections.abc import Callable
+
+import pytest
+
+from samu_infra import guardrails as g
+from samu_infra.inventory import Declared, Inventory
+from samu_infra.labels import ENCRYPTION_SPEC_KEY
+
+ZONES = ["a", "b", "c"]
+OS = "openstack"
+
+
+def res(kind_path: str, rname: str, /, **inputs) -> Declared:
+    kind = kind_path.rsplit("/", 1)[-1]
+    kind = kind[0].upper() + kind[1:]
+    return Declared(f"{OS}:{kind_path}:{kind}", rname, f"{kind.lower()}-{rname}", inputs)
+
+
+def server(name: str, zone: str, tier: str, group: str = "servergroup-hard", **marks) -> Declared:
+    return res(
+        "compute/instance",
+        name,
+        availabilityZone=zone,
+        metadata={"samu-tier": tier, "samu-zone": zone, **marks},
+        blockDevices=[{"destinationType": "volume", "volumeType": "enc", "bootIndex": 0}],
+        schedulerHints=[{"group": group}],
+    )
+
+
+def compliant() -> list[Declared]:
+    """The smallest tenancy that keeps every rule."""
+    out = [
+        Declared("pulumi:providers:openstack", "openstack", "p", {"region": "fr-par-1"}),
+        res("blockstorage/volumeTypeV3", "enc", name="enc", extraSpecs={ENCRYPTION_SPEC_KEY: "<is> True"}),
+        res("compute/serverGroup", "hard", policies="anti-affinity"),
+        res("compute/serverGroup", "soft", policies="soft-anti-affinity"),
+        server("bastion", "a", "admin"),
+        server("rac-0", "a", "database"),
+        server("rac-1", "b", "database"),
+        server("standby", "c", "database-standby"),
+        res("blockstorage/volume", "asm-00", volumeType="enc", metadata={"samu-tier": "database"}),
+        res("networking/router", "r", externalNetworkId="network-ext"),
+        res("networking/secGroup", "bastion", tags=["samu-tier=admin", "samu-role=bastion"]),
+        res("networking/secGroup", "nodes", tags=["samu-tier=k8s-worker", "samu-role=nodes"]),
+        res("networking/secGroupRule", "bastion-ssh", direction="ingress", protocol="tcp",
+            portRangeMin=22, portRangeMax=22, remoteIpPrefix="192.0.2.0/28",
+            securityGroupId="secgroup-bastion"),
+        res("networking/secGroupRule", "nodes-ssh", direction="ingress", protocol="tcp",
+            portRangeMin=22, portRangeMax=22, remoteGroupId="secgroup-bastion",
+            securityGroupId="secgroup-nodes"),
+        res("networking/port", "bastion", networkId="network-admin", tags=["samu-tier=admin"]),
+        res("networking/port", "rac-0-public", networkId="network-db", tags=["samu-tier=database"]),
+        res("networking/floatingIpAssociate", "bastion", portId="port-bastion"),
+        res("loadbalancer/loadBalancer", "api", tags=["samu-tier=k8s-control"]),
+        res("loadbalancer/listener", "api-6443", loadbalancerId="loadbalancer-api",
+            protocol="HTTPS", protocolPort=6443, allowedCidrs=["10.40.0.0/16"],
+            tags=["samu-traffic=admin", "samu-tls=passthrough"]),
+        res("objectstorage/container", "recordings-samu-30",
+            metadata={"samu-tier": "recordings", "samu-tenant": "samu-30", "samu-encrypted": "true"}),
+        Declared("kubernetes:samu-platform.io/v1alpha1:SamuTenant", "samu-30", "t30",
+                 {"metadata": {"name": "samu-30"}, "spec": {"numbers": ["+33466000015"]}}),
+    ]  # fmt: skip
+    for zone in ZONES:
+        out.append(server(f"cp-{zone}", zone, "k8s-control", **{"samu-cluster": "t"}))
+        out.append(
+            server(f"w-{zone}", zone, "k8s-worker", "servergroup-soft", **{"samu-cluster": "t"})
+        )
+    return out
+
+
+def edit(resources: list[Declared], name: str, kind: str, **inputs) -> list[Declared]:
+    """A copy where one resource's inputs are changed (None removes the key)."""
+    out = []
+    for r in resources:
+        if r.name == name and r.kind == kind:
+            new = copy.deepcopy(dict(r.inputs))
+            new.update(inputs)
+            r = Declared(r.type, r.name, r.id, {k: v for k, v in new.items() if v is not None})
+        out.append(r)
+    return out
+
+
+def drop(resources: list[Declared], name: str, kind: str) -> list[Declared]:
+    return [r for r in resources if not (r.name == name and r.kind == kind)]
+
+
+def moved(resources: list[Declared], name: str, zone: str) -> list[Declared]:
+    r = next(r for r in resources if r.name == name and r.kind == "Instance")
+    return edit(resources, name, "Instance", availabilityZone=zone,
+                metadata={**r.inputs["metadata"], "samu-zone": zone})  # fmt: skip
+
+
+Change = Callable[[list[Declared]], list[Declared]]
+
+FAILING: list[tuple[str, Change, str]] = [
+    ("three-zones", lambda rs: [r for r in rs if r.zone != "c"], "spread them over 3"),
+    ("tiers-spread", lambda rs: drop(rs, "w-c", "Instance"), "k8s-worker of cluster t"),
+    ("standby-outside-primary", lambda rs: moved(rs, "standby", "a"), "standby standby"),
+    ("standby-outside-primary", lambda rs: drop(rs, "standby", "Instance"), "no Data Guard"),
+    ("region-allowed",
+     lambda rs: [Declared(r.type, r.name, r.id, {"region": "us-east-1"})
+                 if r.type.startswith("pulumi:providers") else r for r in rs],
+     "us-east-1"),
+    ("region-allowed",
+     lambda rs: [Declared(r.type, r.name, r.id, {}) if r.type.startswith("pulumi:providers")
+                 else r for r in rs],
+     "has no region"),
+    ("encryption-at-rest", lambda rs: edit(rs, "asm-00", "Volume", volumeType="__DEFAULT__"), "asm-00"),
+    ("encryption-at-rest", lambda rs: edit(rs, "rac-0", "Instance", blockDevices=None), "ephemeral"),
+    ("encryption-at-rest",
+     lambda rs: edit(rs, "recordings-samu-30", "Container",
+                     metadata={"samu-tenant": "samu-30", "samu-tier": "recordings"}),
+     "recordings-samu-30"),
+    ("tls-listeners", lambda rs: edit(rs, "api-6443", "Listener", protocol="HTTP"), "api-6443"),
+    ("tls-listeners",
+     lambda rs: edit(rs, "api-6443", "Listener", protocol="TCP", protocolPort=8080), "not a TLS port"),
+    ("tls-listeners",
+     lambda rs: edit(rs, "api-6443", "Listener", protocol="TERMINATED_HTTPS"), "without a certificate"),
+    ("no-public-exposure",
+     lambda rs: [*rs, res("networking/floatingIpAssociate", "oops", portId="port-rac-0-public")],
+     "rac-0-public (database) has a floating IP"),
+    ("no-public-exposure", lambda rs: edit(rs, "bastion-ssh", "SecGroupRule", remoteIpPrefix="0.0.0.0/0"), "0.0.0.0/0"),
+    ("no-public-exposure", lambda rs: edit(rs, "bastion-ssh", "SecGroupRule", remoteIpPrefix=None), "no remote"),
+    ("no-public-exposure", lambda rs: edit(rs, "api-6443", "Listener", allowedCidrs=None), "any source"),
+    ("no-public-exposure",
+     lambda rs: edit(rs, "rac-0-public", "Port", networkId="network-ext"), "external network"),
+    ("no-public-exposure",
+     lambda rs: edit(rs, "recordings-samu-30", "Container", containerRead=".r:*"), "publicly readable"),
+    ("admin-via-bastion",
+     lambda rs: edit(rs, "nodes-ssh", "SecGroupRule", remoteGroupId=None, remoteIpPrefix="192.0.2.0/28"),
+     "nodes-ssh"),
+    ("admin-via-bastion", lambda rs: drop(rs, "bastion", "Instance"), "no bastion"),
+    ("anti-affinity", lambda rs: edit(rs, "rac-1", "Instance", schedulerHints=[{"group": "servergroup-soft"}]), "rac-1"),
+    ("tenant-isolation",
+     lambda rs: [*rs, Declared("kubernetes:samu-platform.io/v1alpha1:SamuTenant", "samu-13", "t13",
+                               {"metadata": {"name": "samu-13"}, "spec": {"numbers": ["+33466000015"]}})],
+     "belongs to samu-30 and samu-13"),
+    ("tenant-isolation", lambda rs: drop(rs, "recordings-samu-30", "Container"), "0 recording containers"),
+    ("tenant-isolation",
+     lambda rs: edit(rs, "recordings-samu-30", "Container", containerWrite="other-project:*"), "by ACL"),
+]  # fmt: skip
+
+
+def test_the_compliant_tenancy_passes_every_rule():
+    results = g.check(compliant())
+    assert {r.name for r in results} == set(g.RULES)
+    assert [(r.name, r.violations) for r in results if not r.passed] == []
+
+
+@pytest.mark.parametrize(("rule", "change", "expected"), FAILING, ids=[f[0] for f in FAILING])
+def test_each_rule_fails_on_its_violation(rule, change, expected):
+    inv = Inventory(change(compliant()))
+    violations = g.RULES[rule](inv)
+    assert violations, f"{rule} did not fail"
+    assert any(expected in v for v in violations), violations
+
+
+def test_every_rule_has_a_failing_example():
+    assert {f[0] for f in FAILING} == set(g.RULES)
+
+
+def test_a_public_load_balancer_must_not_carry_the_api():
+    rs = compliant()
+    rs.append(res("networking/floatingIpAssociate", "api", portId="vip-port-api"))
+    lb = next(r for r in rs if r.kind == "LoadBalancer")
+    found = g.no_public_exposure(Inventory(rs), {"vip-port-api": lb})
+    assert any("public load balancer" in v for v in found)
