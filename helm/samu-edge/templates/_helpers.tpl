@@ -1,0 +1,118 @@
+{{/* Names and labels shared by every object of the chart. */}}
+
+{{- define "samu-edge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "samu-edge.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "samu-edge.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels: stable across upgrades (a Deployment's selector is immutable). */}}
+{{- define "samu-edge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "samu-edge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "samu-edge.labels" -}}
+helm.sh/chart: {{ include "samu-edge.chart" . }}
+{{ include "samu-edge.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: sip-edge
+app.kubernetes.io/part-of: samu-platform
+{{- end -}}
+
+{{- define "samu-edge.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "samu-edge.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The image, pinned: a digest wins over a tag; the tag defaults to the appVersion. */}}
+{{- define "samu-edge.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "samu-edge.syncImage" -}}
+{{- $img := .Values.routingSync.image -}}
+{{- if $img.digest -}}
+{{- printf "%s@%s" $img.repository $img.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $img.repository $img.tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Kamailio's command line: the config's parameters (#!define) set with -A. */}}
+{{- define "samu-edge.kamailioArgs" -}}
+{{- $k := .Values.kamailio -}}
+{{- $adv := "" -}}
+{{- $tlsAdv := "" -}}
+{{- with .Values.sip.advertise -}}
+{{- $adv = printf " advertise %s:%d" . (int $.Values.sip.port) -}}
+{{- $tlsAdv = printf " advertise %s:%d" . (int $.Values.sip.tls.port) -}}
+{{- end -}}
+- -DD
+- -E
+- -m
+- {{ $k.sharedMemoryMB | quote }}
+- -M
+- {{ $k.privateMemoryMB | quote }}
+- -f
+- /etc/kamailio/edge/kamailio.cfg
+- -A
+- {{ printf "EDGE_SIP_LISTEN=udp:0.0.0.0:%d%s" (int .Values.sip.port) $adv | quote }}
+- -A
+- {{ printf "EDGE_SIP_LISTEN_TCP=tcp:0.0.0.0:%d%s" (int .Values.sip.port) $adv | quote }}
+- -A
+- {{ printf "EDGE_HTTP_LISTEN=tcp:0.0.0.0:%d" (int .Values.httpPort) | quote }}
+- -A
+- {{ printf "EDGE_HTTP_PORT=%d" (int .Values.httpPort) | quote }}
+- -A
+- {{ printf "EDGE_CHILDREN=%d" (int $k.children) | quote }}
+- -A
+- {{ printf "EDGE_PROBE_INTERVAL=%d" (int $k.probeIntervalSeconds) | quote }}
+- -A
+- {{ printf "EDGE_PROBE_THRESHOLD=%d" (int $k.probeThreshold) | quote }}
+- -A
+- {{ printf "EDGE_FR_TIMER=%d" (int $k.firstReplyTimeoutMs) | quote }}
+- -A
+- {{ printf "EDGE_MAX_FORWARDS=%d" (int $k.maxForwards) | quote }}
+{{- if .Values.sip.tls.enabled }}
+- -A
+- WITH_TLS
+- -A
+- {{ printf "EDGE_SIP_LISTEN_TLS=tls:0.0.0.0:%d%s" (int .Values.sip.tls.port) $tlsAdv | quote }}
+- -A
+- 'EDGE_TLS_CONFIG="/etc/kamailio/edge/tls.cfg"'
+{{- end }}
+{{- end -}}
+
+{{- define "samu-edge.containerSecurity" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
