@@ -1,9 +1,11 @@
 """Helpers for the chart tests: Helm (lint, render) in a child process, rendered objects."""
 
+import atexit
 import functools
 import json
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,19 +35,48 @@ class HelmError(Exception):
     """Helm refused the chart or the values; the message is Helm's."""
 
 
+class _Driver:
+    """The helm_driver.py child, started on first use and kept for the session."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+        self.lock = threading.Lock()
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            if self.proc is None or self.proc.poll() is not None:
+                self.proc = subprocess.Popen(
+                    [sys.executable, str(DRIVER)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                atexit.register(self.close)
+            assert self.proc.stdin is not None and self.proc.stdout is not None
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"helm driver died (exit {self.proc.wait(timeout=10)})")
+            return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+_DRIVER = _Driver()
+
+
 def helm(action: str, chart: Path, values: dict[str, Any] | None = None, **extra: Any) -> Any:
-    request = {"action": action, "chart": str(chart), "values": values or {}, **extra}
-    proc = subprocess.run(
-        [sys.executable, str(DRIVER)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"helm driver crashed: {proc.stderr[-2000:]}")
-    reply = json.loads(proc.stdout)
+    """Lint or render ``chart`` with Helm's Go SDK; HelmError carries Helm's refusal."""
+    reply = _DRIVER.ask({"action": action, "chart": str(chart), "values": values or {}, **extra})
     if not reply["ok"]:
         raise HelmError(reply["error"])
     return reply["result"]

@@ -4,6 +4,9 @@ Why a child process: the SDK loads Go's runtime into the Python process (signal 
 threads); keeping it out of the pytest process that also runs Kopf and asyncio tests avoids
 any interference. Input on stdin, output on stdout, both JSON.
 
+One JSON request per line on stdin, one JSON reply per line on stdout, until stdin closes
+(one child serves a whole test session: loading the library costs more than a render).
+
 Request:  {"action": "lint" | "render", "chart": PATH, "values": {...},
            "name": "samu", "namespace": "samu-system", "kube_version": "v1.29.0"}
 Response: {"ok": true, "result": ...} or {"ok": false, "error": "...", "type": "..."}
@@ -45,12 +48,15 @@ def run(request: dict[str, Any]) -> Any:
 
 
 def main() -> None:
-    request = json.load(sys.stdin)
-    try:
-        reply = {"ok": True, "result": run(request)}
-    except Exception as exc:  # the parent asserts on the message
-        reply = {"ok": False, "error": str(exc), "type": type(exc).__name__}
-    json.dump(reply, sys.stdout)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            reply = {"ok": True, "result": run(json.loads(line))}
+        except Exception as exc:  # the parent asserts on the message
+            reply = {"ok": False, "error": str(exc), "type": type(exc).__name__}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

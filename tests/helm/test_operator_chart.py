@@ -158,7 +158,10 @@ def test_metrics_service_and_servicemonitor_reach_the_metrics_port():
     port_names = {p["name"] for p in container["ports"]}
     env = {e["name"]: e.get("value") for e in container["env"]}
     metrics_port = next(p for p in container["ports"] if p["name"] == "metrics")
-    assert env["SAMU_METRICS_PORT"] == str(metrics_port["containerPort"])
+    # The operator reads its metrics port from this variable (samu_operator.metrics).
+    from samu_operator import metrics
+
+    assert env[metrics.PORT_ENV] == str(metrics_port["containerPort"])
     svc = rendered.one("Service")
     assert selects(svc["spec"]["selector"], pod_labels)
     assert {p["targetPort"] for p in svc["spec"]["ports"]} <= port_names
