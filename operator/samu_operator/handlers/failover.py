@@ -48,49 +48,61 @@ def _observe(tenant: str, decision: Decision, seconds: float | None) -> None:
         )
 
 
-ENGINE = FailoverEngine(emit=_emit)
-ENGINE.on_promoted.append(_observe)
+#: The engines of the operators started in this process, newest last (tests reach in here;
+#: in a pod there is exactly one). Each operator keeps its own in its ``memo``: two operator
+#: instances in one test process must not share a cache.
+engines: list[FailoverEngine] = []
 metrics.OPERATOR_LEADING.set_function(lambda: 1.0 if time.monotonic() - _last_tick < 10 else 0.0)
 
 
-def _failover_facts(body: Mapping[str, Any]) -> tuple[str | None, bool]:
-    """For the onboarding part's status rule: active zone, and is a failover under way."""
-    status = body.get("status") or {}
-    name = (body.get("metadata") or {}).get("name", "")
-    return status.get("activeZone"), name in ENGINE.signal_at and name not in ENGINE.failed
-
-
-state.set_failover_facts(_failover_facts)
+def _engine(memo: Any) -> FailoverEngine:
+    return memo["failover"]
 
 
 @kopf.on.startup()
-def configure_peering(settings: kopf.OperatorSettings, **_: Any) -> None:
-    """Peering records expire after a few seconds, so a standby replica takes over fast."""
+def start_failover(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """A fresh engine per operator run; peering records that expire after a few seconds,
+    so that a standby replica takes over fast when the active one's zone dies."""
     settings.peering.lifetime = int(os.environ.get(PEERING_LIFETIME_ENV, "4"))
+    engine = FailoverEngine(emit=_emit)
+    engine.on_promoted.append(_observe)
+    memo["failover"] = engine
+    engines.append(engine)
+
+    def facts(body: Mapping[str, Any]) -> tuple[str | None, bool]:
+        """For the onboarding part's status rule: active zone, and is a failover under way."""
+        status = body.get("status") or {}
+        name = (body.get("metadata") or {}).get("name", "")
+        return status.get("activeZone"), name in engine.signal_at and name not in engine.failed
+
+    state.set_failover_facts(facts)
+
+
+@kopf.on.cleanup()
+def stop_failover(memo: kopf.Memo, **_: Any) -> None:
+    _engine(memo).shutdown()
 
 
 @kopf.on.event("v1", "pods", labels={lbl.COMPONENT: lbl.PBX, lbl.TENANT: kopf.PRESENT})
-def pbx_pod_event(type: str | None, body: kopf.Body, **_: Any) -> None:
-    ENGINE.on_pod(type, body)
+def pbx_pod_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    _engine(memo).on_pod(type, body)
 
 
 @kopf.on.event("v1", "nodes")
-def node_event(type: str | None, body: kopf.Body, **_: Any) -> None:
-    ENGINE.on_node(type, body)
+def node_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    _engine(memo).on_node(type, body)
 
 
 @kopf.on.event(*TENANTS)
-def tenant_event(type: str | None, body: kopf.Body, **_: Any) -> None:
-    ENGINE.on_tenant(type, body)
+def tenant_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    _engine(memo).on_tenant(type, body)
 
 
 @kopf.timer(*TENANTS, interval=float(os.environ.get(RECHECK_ENV, "2")))
-def failover_recheck(name: str, **_: Any) -> None:
+def failover_recheck(name: str, memo: kopf.Memo, **_: Any) -> None:
     """Flap-guard retries, unfencing after the interval, and a re-list against missed events."""
     global _last_tick
     _last_tick = time.monotonic()
-    ENGINE.resync(name)
-    ENGINE.evaluate(name)
-    with ENGINE._guard:
-        body = ENGINE.tenants.get(name) or {}
-    metrics.set_active(name, (body.get("status") or {}).get("activeZone"), ENGINE.standbys(name))
+    engine = _engine(memo)
+    engine.recheck(name)
+    metrics.set_active(name, engine.active_zone(name), engine.standbys(name))
