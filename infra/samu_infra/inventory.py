@@ -23,7 +23,9 @@ class Declared:
 
     @property
     def kind(self) -> str:
-        """``openstack:compute/instance:Instance`` -> ``Instance``."""
+        """``openstack:compute/instance:Instance`` -> ``Instance``; providers -> ``Provider``."""
+        if self.type.startswith("pulumi:providers:"):
+            return "Provider"
         return self.type.rsplit(":", 1)[-1]
 
     @property

@@ -238,7 +238,6 @@ class OracleRac(pulumi.ComponentResource):
                 self.sg_private.id,
                 zone,
                 [],
-                tier="database-standby",
             ),
         ]
         return self._server(f"rac-{i}", zone, "database", self.cfg.oracle.flavor, ports, "rac")

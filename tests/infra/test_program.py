@@ -203,3 +203,15 @@ def test_every_guardrail_passes_on_the_committed_stacks(stack):
     run = run_of(stack)
     failed = [r for r in check(run.resources, vip_ports(run)) if not r.passed]
     assert failed == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_database_ports_are_marked_with_their_node_tier_and_zone(stack):
+    cfg, run = config_of(stack), run_of(stack)
+    zones = {r.name: r.zone for r in instances(run)}
+    for port in by_kind(stack, "Port"):
+        node = port.name.rsplit("-", 1)[0]
+        if port.name.startswith("rac-") and node in zones:
+            assert (port.tier, port.zone) == ("database", zones[node]), port.name
+        elif port.name.startswith("standby-"):
+            assert (port.tier, port.zone) == ("database-standby", cfg.oracle.standby_zone)
