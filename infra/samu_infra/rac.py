@@ -19,7 +19,15 @@ import pulumi_openstack as openstack
 from samu_infra import cloudinit
 from samu_infra.config import StackConfig
 from samu_infra.labels import metadata, tags
-from samu_infra.tenancy import SSH, Tenancy, ZoneNet, boot_volume, ingress, peer_rules
+from samu_infra.tenancy import (
+    SSH,
+    Tenancy,
+    ZoneNet,
+    boot_volume,
+    egress,
+    ingress,
+    peer_rules,
+)
 
 LISTENER = 1521
 #: HAIP puts link-local addresses on the interconnect: port security must let them pass.
@@ -145,6 +153,9 @@ class OracleRac(pulumi.ComponentResource):
         )
         peer_rules("db-public", self.sg_public, ssh=True, parent=self)
         peer_rules("db-private", self.sg_private, ssh=False, parent=self)
+        # Public side: OS packages, NTP, Data Guard redo to the standby. Private side: peers only.
+        egress("db-public-out", self.sg_public, cidr="0.0.0.0/0", parent=self)
+        egress("db-private-out", self.sg_private, remote_group=self.sg_private.id, parent=self)
 
     def _reserved_port(self, name: str, ip: str, role: str) -> None:
         """Holds a VIP address so Neutron never gives it to anything else."""

@@ -77,6 +77,26 @@ def ingress(
     )
 
 
+def egress(
+    name: str,
+    group: openstack.networking.SecGroup,
+    *,
+    cidr: str | None = None,
+    remote_group: pulumi.Input[str] | None = None,
+    parent: pulumi.Resource,
+) -> openstack.networking.SecGroupRule:
+    """Outbound traffic: groups are created without Neutron's default allow-all rules."""
+    return openstack.networking.SecGroupRule(
+        name,
+        direction="egress",
+        ethertype="IPv4",
+        remote_ip_prefix=cidr,
+        remote_group_id=remote_group,
+        security_group_id=group.id,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 def peer_rules(
     name: str, group: openstack.networking.SecGroup, *, ssh: bool, parent: pulumi.Resource
 ) -> None:
@@ -199,6 +219,10 @@ class Tenancy(pulumi.ComponentResource):
         self.sg_nodes = self._group("nodes", "k8s-worker", "Kubernetes nodes of every cluster")
         ingress("nodes-ssh", self.sg_nodes, SSH, remote_group=self.sg_bastion.id, parent=self)
         peer_rules("nodes", self.sg_nodes, ssh=False, parent=self)
+        # Outbound (RKE2 artefacts, image registry, DNS, NTP) leaves through the router's SNAT;
+        # egress filtering beyond this is the provider firewall's or an egress proxy's job.
+        egress("bastion-out", self.sg_bastion, cidr="0.0.0.0/0", parent=self)
+        egress("nodes-out", self.sg_nodes, cidr="0.0.0.0/0", parent=self)
         for port in (6443, 9345):  # API and RKE2 supervisor: internal callers and the LB only
             ingress(f"nodes-api-{port}", self.sg_nodes, port, cidr=net.supernet, parent=self)
         self.sg_sip = self._group("sip-edge", "sip-edge", "SIP-TLS from the carrier ranges only")

@@ -162,7 +162,8 @@ def test_nodes_are_labelled_with_their_zone_by_cloud_init(stack):
 def test_nothing_is_open_to_the_internet(stack):
     cfg = config_of(stack)
     allowed = set(cfg.network.admin_cidrs) | set(cfg.network.carrier_cidrs) | {cfg.network.supernet}
-    for rule in by_kind(stack, "SecGroupRule"):
+    rules = by_kind(stack, "SecGroupRule")
+    for rule in [r for r in rules if r.inputs["direction"] == "ingress"]:
         prefix = rule.inputs.get("remoteIpPrefix")
         assert prefix or rule.inputs.get("remoteGroupId"), rule.name
         if prefix:
