@@ -33,6 +33,9 @@ def _file(path: str, content: str, mode: str = "0600") -> dict[str, str]:
 def _rke2_install(version: str, kind: str) -> list[str]:
     return [
         f"curl -sfL https://get.rke2.io | INSTALL_RKE2_VERSION={version} INSTALL_RKE2_TYPE={kind} sh -",
+        # profile: cis refuses to start without the kernel parameters RKE2 ships for it.
+        "cp -f /usr/local/share/rke2/rke2-cis-sysctl.conf /etc/sysctl.d/60-rke2-cis.conf",
+        "systemctl restart systemd-sysctl",
         f"systemctl enable --now rke2-{kind}.service",
     ]
 

@@ -5,6 +5,10 @@ Octavia load balancer (API 6443 and RKE2 supervisor 9345, TLS passed through to 
 servers, reachable only from inside the supernet). Workers: one pool per zone, soft
 anti-affinity (more nodes than hosts must still schedule). Telephony clusters add a SIP-TLS
 load balancer, open to the carrier's ranges only. The kubeconfig is a secret output.
+
+The zone-0 server bootstraps etcd (no ``server:`` in its config); the others join through
+the VIP. Replacing that server on a live cluster must not bootstrap a second cluster:
+before replacing it, add ``server:`` to its config (a step for the runbook, not the program).
 """
 
 import json
@@ -130,8 +134,8 @@ class KubernetesCluster(pulumi.ComponentResource):
         openstack.loadbalancer.Monitor(
             name,
             pool_id=pool.id,
-            type="HTTPS" if port == API_PORT else "TLS-HELLO",
-            url_path="/readyz" if port == API_PORT else None,
+            # TLS-HELLO, not HTTPS /readyz: the CIS profile turns anonymous requests away.
+            type="TLS-HELLO",
             delay=5,
             timeout=3,
             max_retries=2,

@@ -148,7 +148,7 @@ class Tenancy(pulumi.ComponentResource):
         self.volume_type = openstack.blockstorage.VolumeTypeV3(
             "encrypted",
             name="samu-encrypted",
-            is_public=False,
+            is_public=True,  # a private type would need a VolumeTypeAccessV3 grant per project
             extra_specs={ENCRYPTION_SPEC_KEY: ENCRYPTION_SPEC_VALUE},
             description="every volume of the tenancy: backend encrypts at rest",
             opts=child,
@@ -156,7 +156,7 @@ class Tenancy(pulumi.ComponentResource):
         self.multiattach_type = openstack.blockstorage.VolumeTypeV3(
             "encrypted-multiattach",
             name="samu-encrypted-multiattach",
-            is_public=False,
+            is_public=True,  # a private type would need a VolumeTypeAccessV3 grant per project
             extra_specs={
                 ENCRYPTION_SPEC_KEY: ENCRYPTION_SPEC_VALUE,
                 MULTIATTACH_SPEC_KEY: MULTIATTACH_SPEC_VALUE,

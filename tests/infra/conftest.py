@@ -5,9 +5,6 @@ own event loop (see the Makefile), which would clash with pytest-asyncio's.
 """
 
 from functools import cache
-from pathlib import Path
-
-import pytest
 
 from samu_infra.config import StackConfig
 from samu_infra.inventory import Declared, Inventory
@@ -29,8 +26,3 @@ def run_of(stack: str) -> OfflineRun:
 def instances(run: OfflineRun, tier: str | None = None) -> list[Declared]:
     inv = Inventory(run.resources)
     return [r for r in inv.of_kind("Instance") if tier is None or r.tier == tier]
-
-
-@pytest.fixture
-def repo() -> Path:
-    return REPO

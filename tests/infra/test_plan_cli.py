@@ -76,3 +76,13 @@ def test_generated_stack_from_a_config_file(tmp_path, capsys):
     assert doc["stack"] == "prod-x2"
     counts = doc["byType"]
     assert counts["openstack:compute/instance:Instance"] == 1 + 2 * (15 + 9) + 4 + 1
+
+
+def test_stack_name_is_a_name_not_a_path(tmp_path, capsys):
+    assert plan("--stack", "../dev", "--out", str(tmp_path)) == 2
+    assert "a stack name is" in capsys.readouterr().err
+
+
+def test_missing_stack_file_exits_2(tmp_path, capsys):
+    assert plan("--stack", "staging", "--out", str(tmp_path)) == 2
+    assert "no such stack file" in capsys.readouterr().err

@@ -5,6 +5,7 @@ Exit codes: 0 every guardrail passes; 1 a guardrail fails (the list is printed);
 """
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -53,6 +54,12 @@ def _stack_name(path: Path) -> str:
 def _plan(args: argparse.Namespace) -> int:
     from samu_infra.stackfile import ConfigError, load_stack_file, stack_path
 
+    if args.stack is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.stack):
+        print(
+            f"--stack {args.stack!r}: a stack name is letters, digits, '-', '_', '.'",
+            file=sys.stderr,
+        )
+        return 2
     root = args.project_root.resolve()
     path = args.config_file or stack_path(root, args.stack)
     stack = args.stack or _stack_name(path)
