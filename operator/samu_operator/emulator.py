@@ -130,6 +130,7 @@ class SamuEmulator(KubernetesEmulator):
     """The emulated API server of the tests, the benchmark and the drill (one per loop)."""
 
     _versions: Iterable[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
+    _last_version: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -145,7 +146,8 @@ class SamuEmulator(KubernetesEmulator):
     # --- what the API server does that kmock does not -------------------------------------
 
     def _next_version(self) -> str:
-        return str(next(self._versions))  # type: ignore[call-overload]
+        self._last_version = next(self._versions)  # type: ignore[call-overload]
+        return str(self._last_version)
 
     def _stamp_new(self, body: dict[str, Any], namespace: str | None) -> None:
         meta = body.setdefault("metadata", {})
@@ -240,13 +242,28 @@ class SamuEmulator(KubernetesEmulator):
         terms = parse_selector(request.params.get("labelSelector", ""))
         if terms:
             payload["items"] = [o for o in payload["items"] if selector_matches(o, terms)]
+        payload["metadata"]["resourceVersion"] = str(self._last_version)
         return payload
 
     async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[Any]:
+        """Filtered by label selector; a watch from a list's resourceVersion does not replay
+        what the list already returned (kmock re-sends every object as ADDED: Kopf would then
+        act on a stale copy and its finalizer patch would fail its resourceVersion test)."""
         terms = parse_selector(request.params.get("labelSelector", ""))
+        since = request.params.get("resourceVersion", "")
+        since_version = int(since) if since.isdigit() else 0
         async for event in super()._serve_watch(request):
-            if not terms or not isinstance(event, dict) or selector_matches(event["object"], terms):
+            if not isinstance(event, dict):
                 yield event
+                continue
+            obj = event.get("object") or {}
+            if terms and not selector_matches(obj, terms):
+                continue
+            version = str((obj.get("metadata") or {}).get("resourceVersion", ""))
+            stale = version.isdigit() and int(version) <= since_version
+            if event.get("type") == "ADDED" and stale:
+                continue
+            yield event
 
     # --- in-process writes for the simulated kubelet and tests (not recorded as requests) ---
 

@@ -5,14 +5,18 @@ Each child event is checked against that one object's desired form (cached per t
 generation), so the operator's own writes cost a comparison, not a reconciliation.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
 from samu_operator import kube, kube_apply, metrics
+from samu_operator.core import drift
 from samu_operator.core import labels as lbl
+from samu_operator.core.desired import apply_policy
 from samu_operator.handlers import state
-from samu_operator.handlers.tenants import pods_by_zone
+from samu_operator.handlers.tenants import TENANTS, pods_by_zone
+from samu_operator.model.tenant import KIND
 
 #: (group, version, plural) of every kind a tenant owns, watched for drift.
 WATCHED: tuple[tuple[str, str, str], ...] = (
@@ -31,37 +35,64 @@ WATCHED: tuple[tuple[str, str, str], ...] = (
 MANAGED = {lbl.TENANT: kopf.PRESENT, lbl.MANAGED_BY: lbl.OPERATOR}
 
 
+def _desired_child(body: dict[str, Any], ref: tuple[Any, Any, Any]) -> dict[str, Any] | None:
+    """The desired form of one child, or None when the tenant does not want it (any more)."""
+    tenant, problem = state.parse(body)
+    if tenant is None or problem is not None:
+        return None
+    for d in state.desired_for(tenant, body):
+        if (d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) == ref:
+            return d
+    return None
+
+
+def _settled(body: dict[str, Any] | None) -> bool:
+    """Onboarded, not being deleted, and no spec change waiting for the tenant handlers."""
+    if not body:
+        return False
+    meta, status = body.get("metadata") or {}, body.get("status") or {}
+    return not meta.get("deletionTimestamp") and status.get("observedGeneration") == meta.get(
+        "generation"
+    )
+
+
 def correct_drift(
     event: kopf.RawEvent, tenant_index: kopf.Index, logger: kopf.Logger
 ) -> str | None:
-    """Put one child back to its desired form; returns what was done (None: nothing)."""
+    """Put one child back to its desired form; returns what was done (None: nothing).
+
+    The index's copy of the tenant decides cheaply that nothing drifted (our own writes);
+    before acting, the tenant is read afresh, so a child is never put back to a stale spec.
+    """
     obj = event["object"]
     meta = obj.get("metadata") or {}
     name = (meta.get("labels") or {}).get(lbl.TENANT)
     bodies = list(tenant_index.get(name, []))
-    if not bodies:
-        return None
-    body = bodies[0]
-    if (body.get("metadata") or {}).get("deletionTimestamp"):
-        return None  # being torn down: the deletion handler owns the children now
-    tenant, problem = state.parse(body)
-    if tenant is None or problem is not None:
+    if not bodies or not _settled(bodies[0]):
         return None
     ref = (obj.get("kind"), meta.get("namespace"), meta.get("name"))
-    desired = next(
-        (
-            d
-            for d in state.desired_for(tenant, body)
-            if (d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) == ref
-        ),
-        None,
-    )
-    if desired is None or not (body.get("status") or {}).get("observedGeneration"):
-        return None  # not ours (pruned), or not onboarded yet: the tenant handler applies it
-    result = kube_apply.Applied()
+    desired = _desired_child(bodies[0], ref)
     live = None if event["type"] == "DELETED" else obj
+    if desired is None:
+        return None
+    policy = apply_policy(desired)
+    if live is not None and (
+        policy.create_only or not drift.drifted(live, desired, policy.ignored)
+    ):
+        return None
+    api = kube.shared()
+    fresh = api.get(kube.Ref(kube.TENANT_API, KIND, None, name))
+    if not _settled(fresh):
+        return None
+    assert fresh is not None
+    desired = _desired_child(fresh, ref)
+    if desired is None:
+        return None
+    if live is None:
+        live = api.get(kube.Ref.of(desired))
+    result = kube_apply.Applied()
     try:
-        kube_apply.apply_one(kube.shared(), desired, live, result)
+        kube_apply.apply_one(api, desired, live, result)
     except kube.KubeError as exc:
         metrics.RECONCILE_ERRORS.labels(f"Api{exc.status}").inc()
         raise kopf.TemporaryError(f"cannot restore {ref}: {exc}", delay=2) from exc
@@ -69,7 +100,7 @@ def correct_drift(
         what = "re-created" if result.created else "restored"
         message = f"{ref[0]} {ref[1] or ''}/{ref[2]} was changed by hand: {what}"
         logger.warning(message)
-        kopf.warn(body, reason="DriftCorrected", message=message)
+        kopf.warn(fresh, reason="DriftCorrected", message=message)
         return what
     return None
 
@@ -96,23 +127,34 @@ def _register() -> None:
 _register()
 
 
+def refresh_readiness(body: Mapping[str, Any], pbx_index: kopf.Index) -> None:
+    """Write the tenant's per-zone PBX readiness and phase when they changed."""
+    meta, status = body.get("metadata") or {}, body.get("status") or {}
+    generation = status.get("observedGeneration")
+    if generation is None or meta.get("deletionTimestamp"):
+        return  # not reconciled yet (the tenant handler writes the first status) or going away
+    tenant, problem = state.parse(body)
+    if tenant is None:
+        return
+    name = meta["name"]
+    zones = state.zone_facts(tenant, pods_by_zone(pbx_index, name))
+    problem = problem or state.previous_problem(body)
+    phase = state.write_status(body, zones, problem, generation)
+    metrics.set_phase(name, phase)
+
+
 @kopf.on.event("pods", labels={lbl.COMPONENT: lbl.PBX, lbl.TENANT: kopf.PRESENT})
 def on_pbx_pod(
     labels: kopf.Labels, tenant_index: kopf.Index, pbx_index: kopf.Index, **_: Any
 ) -> None:
     """A PBX pod changed: refresh the tenant's per-zone readiness and phase."""
-    name = labels[lbl.TENANT]
-    bodies = list(tenant_index.get(name, []))
-    if not bodies:
-        return
-    body = bodies[0]
-    tenant, problem = state.parse(body)
-    if tenant is None or (body.get("metadata") or {}).get("deletionTimestamp"):
-        return
-    zones = state.zone_facts(tenant, pods_by_zone(pbx_index, name))
-    problem = problem or state.previous_problem(body)
-    generation = (body.get("status") or {}).get("observedGeneration")
-    if generation is None:
-        return  # not reconciled yet: the tenant handler writes the first status
-    phase = state.write_status(body, zones, problem, generation)
-    metrics.set_phase(name, phase)
+    bodies = list(tenant_index.get(labels[lbl.TENANT], []))
+    if bodies:
+        refresh_readiness(bodies[0], pbx_index)
+
+
+@kopf.on.event(*TENANTS)
+def on_tenant_event(body: kopf.Body, pbx_index: kopf.Index, **_: Any) -> None:
+    """Pods may have become ready before the tenant's first status was written: each tenant
+    event compares its status with the pods index (a write only when they differ)."""
+    refresh_readiness(body, pbx_index)

@@ -164,14 +164,13 @@ def on_delete(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
             f"recordings kept in Namespace {name}: {', '.join(done.kept)}; delete them by hand "
             "once their retention has passed"
         )
-        kopf.info(dict(body), reason="RecordingsRetained", message=message)
+        kopf.event(dict(body), type="Normal", reason="RecordingsRetained", message=message)
         ref = kube.Ref(kube.TENANT_API, body["kind"], None, name)
         with contextlib.suppress(kube.KubeError):  # the Event says it too
             kube.shared().merge(ref, {"status": {"message": message}}, subresource="status")
     else:
-        kopf.info(
-            dict(body), reason="TenantDeleted", message=f"deleted {len(done.deleted)} objects"
-        )
+        message = f"deleted {len(done.deleted)} objects, recordings included"
+        kopf.event(dict(body), type="Normal", reason="TenantDeleted", message=message)
     logger.info(f"deleted {name}: {len(done.deleted)} objects; kept {done.kept}")
     metrics.set_phase(name, None)
 
