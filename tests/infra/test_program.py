@@ -216,3 +216,24 @@ def test_database_ports_are_marked_with_their_node_tier_and_zone(stack):
             assert (port.tier, port.zone) == ("database", zones[node]), port.name
         elif port.name.startswith("standby-"):
             assert (port.tier, port.zone) == ("database-standby", cfg.oracle.standby_zone)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_operator_values_fit_the_charts_schema(stack, tmp_path):
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema comes with the test extras")
+    import json
+
+    from tests.infra.stackgen import REPO
+
+    chart = REPO / "helm" / "samu-operator"
+    schema = json.loads((chart / "values.schema.json").read_text())
+    defaults = yaml.safe_load((chart / "values.yaml").read_text())
+    (release,) = [r for r in run_of(stack).resources if r.kind == "Release"]
+
+    def merged(base, over):  # Helm validates the chart defaults merged with the release's
+        if isinstance(base, dict) and isinstance(over, dict):
+            return {k: merged(base.get(k), over[k]) if k in over else base[k] for k in base | over}
+        return over
+
+    values = merged(defaults, release.inputs.get("values") or {})
+    jsonschema.validate(json.loads(json.dumps(values)), schema)
