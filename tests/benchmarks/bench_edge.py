@@ -171,7 +171,7 @@ def bench_rates(args: argparse.Namespace) -> None:
                 table = build_routing(docs, addresses=lab.all_addresses)
                 start = time.perf_counter()
                 write_atomic(lab.edge.files.dispatcher, table.dispatcher_list())
-                write_atomic(lab.edge.files.routing, table.routing_map())
+                write_atomic(lab.edge.files.routing, table.routing_map(), distinct_mtime=True)
                 lab.sync.reload()
                 times.append(time.perf_counter() - start)
             print(

@@ -91,7 +91,7 @@ class Lab:
         self.edge.files.directory.mkdir(parents=True, exist_ok=True)
         table = build_routing(tenants, addresses=self.all_addresses)
         write_atomic(self.edge.files.dispatcher, table.dispatcher_list())
-        write_atomic(self.edge.files.routing, table.routing_map())
+        write_atomic(self.edge.files.routing, table.routing_map(), distinct_mtime=True)
         self.edge.start()
 
     def apply(self, tenants: list[dict[str, Any]]) -> SyncResult:

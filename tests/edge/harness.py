@@ -142,7 +142,12 @@ class Kamailio:
     def dispatcher_flags(self) -> dict[str, str]:
         """URI -> dispatcher flags as Kamailio sees them now (A active, I inactive, D disabled,
         P probing)."""
-        result = self.rpc.call("dispatcher.list")
+        try:
+            result = self.rpc.call("dispatcher.list")
+        except RpcError as exc:
+            if "No Destination Sets" in str(exc):
+                return {}
+            raise
         flags: dict[str, str] = {}
         for record in result.get("RECORDS", []):
             for target in record["SET"]["TARGETS"]:

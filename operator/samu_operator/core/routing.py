@@ -282,6 +282,13 @@ def _destinations(
         if role == PbxRole.FENCED:
             left_out.append((zone, "fenced"))
             continue
+        if role == PbxRole.DOWN:
+            disabled.append(_disable(Destination(set_id, uri, 0, zone, role, name), "down"))
+            continue
+        if zone == active_zone or (role == PbxRole.ACTIVE and active_zone is None):
+            # status.activeZone at status.epoch is the fencing truth; a PBX entry's role may
+            # lag behind it for a moment.
+            role = PbxRole.ACTIVE
         if role == PbxRole.ACTIVE:
             stale = (active_zone is not None and zone != active_zone) or (
                 entry.get("epoch") is not None and int(entry["epoch"]) != epoch
@@ -299,7 +306,7 @@ def _destinations(
         if role == PbxRole.STANDBY and ready:
             standbys.append(dest)
         else:
-            disabled.append(_disable(dest, "down" if role == PbxRole.DOWN else "not ready"))
+            disabled.append(_disable(dest, "not ready"))
     ranked = [
         Destination(d.set_id, d.uri, PRIORITY_FIRST_STANDBY - 10 * i, d.zone, d.role, d.tenant)
         for i, d in enumerate(standbys)

@@ -7,6 +7,7 @@ new text, never half of one.
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +17,18 @@ ROUTING_FILE = "routing"
 DROPPED_FILE = "dropped-calls.jsonl"
 
 
-def write_atomic(path: Path, text: str) -> bool:
-    """Write ``text`` to ``path`` atomically; False (and nothing written) when unchanged."""
+def write_atomic(path: Path, text: str, *, distinct_mtime: bool = False) -> bool:
+    """Write ``text`` to ``path`` atomically; False (and nothing written) when unchanged.
+
+    ``distinct_mtime``: Kamailio's db_text re-reads a table only when its modification time
+    changed, compared in whole seconds; two writes within one second would leave the old
+    table loaded, so the new file gets a time at least one second past the old one.
+    """
+    previous_mtime: int | None = None
     try:
         if path.read_text(encoding="utf-8") == text:
             return False
+        previous_mtime = int(path.stat().st_mtime)
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,6 +39,10 @@ def write_atomic(path: Path, text: str) -> bool:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
+        if distinct_mtime and previous_mtime is not None:
+            now = int(time.time())
+            mtime = max(now, previous_mtime + 1)
+            os.utime(tmp, (mtime, mtime))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -42,7 +42,9 @@ class EdgeSync:
             tenants, address_template=self.address_template, addresses=self.addresses
         )
         changed = write_atomic(self.files.dispatcher, table.dispatcher_list())
-        changed = write_atomic(self.files.routing, table.routing_map()) or changed
+        changed = (
+            write_atomic(self.files.routing, table.routing_map(), distinct_mtime=True) or changed
+        )
         seconds = 0.0
         if changed or force:
             seconds = self.reload()

@@ -1,0 +1,153 @@
+"""Kopf shell of the SIP edge: on every SamuTenant change (spec or status: a promotion, a
+fenced PBX, a new tenant), re-render the routing table from all tenants, write it and reload
+Kamailio at run time; collect the records of calls dropped with their PBX.
+
+It runs where the edge's table directory is writable and its RPC port reachable: set
+``SAMU_EDGE_DIR`` (the directory Kamailio reads, e.g. an emptyDir shared with it in the edge
+pod) and ``SAMU_EDGE_RPC_URL`` (``http://127.0.0.1:8080/RPC``). Without them it does nothing,
+so the same handler package serves the operator and an edge-sync sidecar. Watching uses
+``on.event`` (no state stored on the tenants), so several edge replicas may each run one.
+"""
+
+import asyncio
+import contextlib
+import copy
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import kopf
+
+from samu_operator.core.routing import DEFAULT_ADDRESS_TEMPLATE, RoutingError
+from samu_operator.edge.files import EdgeFiles
+from samu_operator.edge.rpc import KamailioRpc, RpcError
+from samu_operator.edge.sync import EdgeSync
+from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
+
+DIR_ENV = "SAMU_EDGE_DIR"
+RPC_ENV = "SAMU_EDGE_RPC_URL"
+#: str.format template of a PBX's SIP URI ({tenant}, {zone}, {department}, {pod}).
+ADDRESS_ENV = "SAMU_EDGE_ADDRESS_TEMPLATE"
+#: JSON object "tenant/zone" -> SIP URI, winning over the template (labs and tests).
+ADDRESSES_ENV = "SAMU_EDGE_ADDRESSES"
+#: Seconds between retries of a failed reload and fetches of dropped-call records.
+PERIOD_ENV = "SAMU_EDGE_PERIOD_SECONDS"
+
+log = logging.getLogger(__name__)
+
+_tenants: dict[str, dict[str, Any]] = {}
+_state: dict[str, Any] = {"dirty": False, "lock": None}
+
+
+def edge_sync() -> EdgeSync | None:
+    """The edge this process keeps in sync, from the environment; None when not configured."""
+    directory, url = os.environ.get(DIR_ENV), os.environ.get(RPC_ENV)
+    if not directory or not url:
+        return None
+    return EdgeSync(
+        EdgeFiles(Path(directory)),
+        KamailioRpc(url),
+        address_template=os.environ.get(ADDRESS_ENV, DEFAULT_ADDRESS_TEMPLATE),
+        addresses=json.loads(os.environ.get(ADDRESSES_ENV) or "{}"),
+    )
+
+
+def _lock() -> asyncio.Lock:
+    if _state["lock"] is None:
+        _state["lock"] = asyncio.Lock()
+    lock: asyncio.Lock = _state["lock"]
+    return lock
+
+
+async def sync_now(logger: logging.Logger | kopf.Logger = log) -> bool:
+    """Render and reload from the tenants seen so far; False (and retried later) on failure.
+
+    A RoutingError (two tenants claiming one number...) keeps the previous table in place:
+    nothing is half-applied, the error names the tenant and the field.
+    """
+    sync = edge_sync()
+    if sync is None:
+        return True
+    async with _lock():
+        tenants = list(_tenants.values())
+        try:
+            result = await asyncio.to_thread(sync.apply, tenants, force=bool(_state["dirty"]))
+        except RoutingError as exc:
+            logger.error(f"edge routing not updated, previous table kept: {exc}")
+            _state["dirty"] = True
+            return False
+        except (RpcError, OSError) as exc:
+            logger.warning(f"edge reload failed, retrying: {exc}")
+            _state["dirty"] = True
+            return False
+        _state["dirty"] = False
+        if result.changed:
+            logger.info(
+                f"edge routing reloaded for {len(tenants)} tenants "
+                f"in {result.reload_seconds * 1000:.1f} ms"
+            )
+        for warning in result.table.warnings:
+            logger.warning(f"edge: {warning}")
+        return True
+
+
+@kopf.on.event(API_GROUP, API_VERSION, PLURAL)
+async def edge_tenant_event(
+    type: str | None, name: str, body: kopf.Body, logger: kopf.Logger, **_: Any
+) -> None:
+    if edge_sync() is None:
+        return
+    if type == "DELETED":
+        _tenants.pop(name, None)
+    else:
+        _tenants[name] = _plain(body)
+    await sync_now(logger)
+
+
+@kopf.on.startup()
+async def edge_start_upkeep(**_: Any) -> None:
+    if edge_sync() is not None and _state.get("task") is None:
+        _state["task"] = asyncio.get_running_loop().create_task(_upkeep())
+
+
+@kopf.on.cleanup()
+async def edge_stop_upkeep(**_: Any) -> None:
+    task = _state.pop("task", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _upkeep() -> None:
+    """Retry a failed reload, and move the dropped-call records from Kamailio to the
+    durable file, logging each one for the ARMs to call back."""
+    period = float(os.environ.get(PERIOD_ENV, "1"))
+    while True:
+        await asyncio.sleep(period)
+        sync = edge_sync()
+        if sync is None:
+            continue
+        if _state["dirty"]:
+            await sync_now()
+        try:
+            records = await asyncio.to_thread(sync.collect_dropped)
+        except (RpcError, OSError) as exc:
+            log.warning(f"edge: cannot fetch dropped calls: {exc}")
+            continue
+        for record in records:
+            log.error(
+                f"call dropped with its PBX, call back: caller {record.get('caller')} "
+                f"tenant {record.get('tenant')} at {record.get('at')}"
+            )
+
+
+def _plain(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": (body.get("metadata") or {}).get("name")},
+        "spec": copy.deepcopy(dict(body.get("spec") or {})),
+        "status": copy.deepcopy(dict(body.get("status") or {})),
+    }
