@@ -202,7 +202,8 @@ def build_routing(
                     "no débordement until it is created"
                 )
         if not any(not d.disabled for d in destinations):
-            warnings.append(f"{name}: no live PBX; its calls go to its partner")
+            fate = f"overflow to {partner}" if partner_set is not None else "are refused (503)"
+            warnings.append(f"{name}: no live PBX; its calls {fate}")
         routes.append(
             TenantRoute(
                 tenant=name,
