@@ -115,6 +115,10 @@ def highest_rate(
     while rate <= args.max_rate:
         failures, achieved = run_rate(edge, workdir, number, rate, args.seconds)
         ok = failures == 0 and achieved >= 0.9 * rate
+        if not ok:  # the machine is shared: a step fails only if it fails twice
+            notes.append(f"{rate}/s: {failures} failed, achieved {achieved:.0f}/s, again")
+            failures, achieved = run_rate(edge, workdir, number, rate, args.seconds)
+            ok = failures == 0 and achieved >= 0.9 * rate
         notes.append(
             f"{rate}/s: {failures} failed, achieved {achieved:.0f}/s {'ok' if ok else 'STOP'}"
         )
