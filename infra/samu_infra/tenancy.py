@@ -3,6 +3,12 @@
 Every other component hangs off what this one declares. Security groups open nothing to
 0.0.0.0/0: SIP-TLS only from the carrier's ranges, SSH only to the bastion and only from
 the admin ranges, and SSH to any other machine only from the bastion's group.
+
+Encryption at rest is asked of the storage backend (scheduler extra spec
+``capabilities:encryption_at_rest``), not of Cinder's front-end LUKS types: the provider
+cannot declare those, and Cinder/Nova do not support encryption on multi-attach volumes,
+which the Oracle ASM disks must be. Creating volume types is admin-only by default: on a
+shared cloud the provider creates them and the stack imports them.
 """
 
 from dataclasses import dataclass
