@@ -145,14 +145,22 @@ def oracle_node(*, role: str, zone: str, interconnect_mtu: int, asm_disk_count: 
         "groupadd -g 54321 oinstall; groupadd -g 54327 asmdba; groupadd -g 54329 asmadmin",
         "useradd -u 54331 -g oinstall -G asmdba,asmadmin grid || true",
         "useradd -u 54321 -g oinstall -G asmdba oracle || true",
-        f"ip link set dev eth1 mtu {interconnect_mtu}",
+        # Neutron advertises the interconnect's MTU over DHCP; fail loudly if it did not apply.
+        f"ip -o link | grep -q 'mtu {interconnect_mtu}' || echo 'interconnect MTU {interconnect_mtu}"
+        " missing' | systemd-cat -p err -t samu-platform",
         "sysctl --system && udevadm control --reload && udevadm trigger",
         "systemctl enable --now chronyd",
         "echo 'Oracle Grid Infrastructure / Database install: out of scope of this program'"
         " > /etc/motd",
     ]
     return _cloud_config(
-        {"package_upgrade": True, "packages": ["chrony"], "write_files": files, "runcmd": commands}
+        {
+            "package_upgrade": True,
+            # Oracle's preinstall package sets the rest of what the installer checks.
+            "packages": ["chrony", "oracle-database-preinstall-19c"],
+            "write_files": files,
+            "runcmd": commands,
+        }
     )
 
 

@@ -153,6 +153,7 @@ class AsmDisks(Model):
 
 class Oracle(Model):
     nodes: int = Field(ge=2, le=8, description="RAC nodes (anti-affinity, distinct zones)")
+    image: str = Field(description="Glance image certified for Oracle (Oracle Linux / RHEL)")
     flavor: str
     standby_zone: str
     standby_flavor: str

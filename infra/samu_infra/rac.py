@@ -56,6 +56,9 @@ class OracleRac(pulumi.ComponentResource):
         self.child = pulumi.ResourceOptions(parent=self)
         ora = cfg.oracle
         self.node_zones = rac_zones(cfg.zones, ora.standby_zone, ora.nodes)
+        self.image_id = openstack.images.get_image_output(
+            name=ora.image, most_recent=True, opts=pulumi.InvokeOptions(parent=self)
+        ).id
         self.public = self._network("public", self.plan.rac_public, routed=True)
         self.interconnect = self._network(
             "interconnect", self.plan.rac_interconnect, mtu=cfg.network.interconnect_mtu
@@ -210,7 +213,7 @@ class OracleRac(pulumi.ComponentResource):
             availability_zone=zone,
             flavor_name=flavor,
             key_pair=self.tenancy.keypair.name,
-            block_devices=boot_volume(self.tenancy.image_id, 100, self.tenancy.volume_type.name),
+            block_devices=boot_volume(self.image_id, 100, self.tenancy.volume_type.name),
             networks=[openstack.compute.InstanceNetworkArgs(port=p.id) for p in ports],
             scheduler_hints=[openstack.compute.InstanceSchedulerHintArgs(group=self.group.id)],
             user_data=cloudinit.oracle_node(

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from samu_infra.addressing import MAX_ZONES
 from samu_infra.config import EEA, PROJECT, QUALIFIED_REGIONS, StackConfig
 from samu_operator.model.errors import tenant_errors
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, tenant_name_for
@@ -99,6 +100,10 @@ def _check_zones(cfg: StackConfig) -> list[ConfigIssue]:
                 f"{len(set(zones))} distinct zone(s): a redundant tenancy needs {MIN_ZONES} "
                 "availability zones at least (losing one must leave two)",
             )
+        )
+    if len(zones) > MAX_ZONES:
+        issues.append(
+            ConfigIssue(f"{PREFIX}cloud.zones", f"{len(zones)} zones: list {MAX_ZONES} at most")
         )
     if len(set(zones)) != len(zones):
         issues.append(ConfigIssue(f"{PREFIX}cloud.zones", "a zone is listed twice: list each once"))

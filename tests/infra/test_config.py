@@ -48,6 +48,8 @@ CASES: list[tuple[str, Edit, str, str]] = [
      "whole internet"),
     ("two zones", _set("cloud.zones", ["fr-par-1a", "fr-par-1c"]), k("cloud.zones"),
      "3 availability zones"),
+    ("nine zones", _set("cloud.zones", [f"fr-par-1{c}" for c in "abcdefghi"]), k("cloud.zones"),
+     "8 at most"),
     ("region outside the allow-list", _set("cloud.region", "us-east-1"), k("cloud.region"),
      "not a SecNumCloud-qualified region"),
     ("clear-text password", _set("oracleAdminPassword", "hunter2"), k("oracleAdminPassword"),

@@ -71,6 +71,8 @@ def test_rac_nodes_are_in_distinct_zones_and_standby_in_another(stack):
     assert len({r.zone for r in rac}) == min(cfg.oracle.nodes, len(cfg.zones) - 1)
     assert standby.zone == cfg.oracle.standby_zone
     assert standby.zone not in {r.zone for r in rac}
+    for node in [*rac, standby]:  # Oracle runs on its certified OS image, not the nodes' one
+        assert node.inputs["blockDevices"][0]["uuid"] == f"image-{cfg.oracle.image}"
 
 
 @pytest.mark.parametrize("stack", STACKS)
