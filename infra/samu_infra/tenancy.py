@@ -234,6 +234,8 @@ class Tenancy(pulumi.ComponentResource):
         self.sg_sip = self._group("sip-edge", "sip-edge", "SIP-TLS from the carrier ranges only")
         for i, cidr in enumerate(net.carrier_cidrs):
             ingress(f"sip-tls-{i}", self.sg_sip, SIP_TLS, cidr=cidr, parent=self)
+        # Octavia forwards from its amphorae's addresses inside the tenancy, not the carrier's.
+        ingress("sip-tls-lb", self.sg_sip, SIP_TLS, cidr=net.supernet, parent=self)
 
     def _bastion(self) -> None:
         child = pulumi.ResourceOptions(parent=self)
