@@ -5,7 +5,8 @@ policy (the provider's policy that keeps a replica in each of ``replicatedZones`
 encrypts at rest). Containers are never public (no ``.r:`` read ACL), versioned (an
 overwrite or delete keeps the previous copy), protected in Pulumi state and retained when
 removed from the program: no ``pulumi destroy`` deletes call recordings.
-Retention: the stack's ``retentionDays`` is written on the container; the recorder sets
+Retention: the longer of the stack's and the tenant's ``retentionDays`` is written on the
+container; the recorder sets
 ``X-Delete-After`` on each object from it (Swift has no container-level expiry).
 """
 
@@ -44,7 +45,10 @@ class RecordingStore(pulumi.ComponentResource):
                 metadata=metadata(
                     "recordings",
                     tenant=tenant.name,
-                    retention_days=str(rec.retention_days),
+                    # Never shorter than either asks: the stack's floor or the tenant's own.
+                    retention_days=str(
+                        max(rec.retention_days, tenant.spec.recording.retention_days)
+                    ),
                     replicated_zones=str(rec.replicated_zones),
                     encrypted=str(rec.encrypted).lower(),
                 ),

@@ -213,6 +213,15 @@ def _check_tenants(cfg: StackConfig) -> list[ConfigIssue]:
                 ConfigIssue(f"{key}.department", f"{dept!r} repeats tenants[{seen[dept]}]")
             )
         seen.setdefault(dept, i)
+        replicas = (entry.get("recording") or {}).get("replicas", 2)
+        if isinstance(replicas, int) and replicas > cfg.recordings.replicated_zones:
+            issues.append(
+                ConfigIssue(
+                    f"{key}.recording.replicas",
+                    f"{replicas} copies asked, the storage policy keeps "
+                    f"{cfg.recordings.replicated_zones}: lower it or choose a wider policy",
+                )
+            )
         zones = (entry.get("pbx") or {}).get("zones") or []
         for j, zone in enumerate(zones if isinstance(zones, list) else []):
             if zone not in cfg.zones:

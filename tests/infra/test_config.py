@@ -69,6 +69,10 @@ CASES: list[tuple[str, Edit, str, str]] = [
      k("tenants[0].pbx.zones[1]"), "not a zone of this stack"),
     ("tenant spec invalid", _set("tenants.0.capacity", {"agents": 50, "maxConcurrentCalls": 10}),
      k("tenants[0].capacity.maxConcurrentCalls"), "at least capacity.agents"),
+    ("more copies than the policy keeps",
+     lambda c: c[k("recordings")].__setitem__("replicatedZones", 2)
+     or c[k("tenants")][0]["recording"].__setitem__("replicas", 3),
+     k("tenants[0].recording.replicas"), "the storage policy keeps 2"),
     ("auth over http", _set("cloud.authUrl", "http://keystone/v3"), k("cloud.authUrl"),
      "does not match"),
 ]  # fmt: skip

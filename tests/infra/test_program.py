@@ -195,7 +195,12 @@ def test_each_tenant_gets_a_samutenant_and_its_own_recording_container(stack):
     for c in containers:
         assert c.inputs["storagePolicy"] == cfg.recordings.storage_policy
         assert c.inputs["versioning"] is True
-        assert c.inputs["metadata"]["samu-retention-days"] == str(cfg.recordings.retention_days)
+        tenant = next(
+            t for t in cfg.tenants if c.name == f"recordings-samu-{t['department'].lower()}"
+        )
+        asked = tenant.get("recording", {}).get("retentionDays", 365)
+        expected = max(cfg.recordings.retention_days, asked)
+        assert c.inputs["metadata"]["samu-retention-days"] == str(expected)
         assert not c.inputs.get("containerRead")
     (release,) = [r for r in inv.resources if r.kind == "Release"]
     assert release.inputs["chart"].endswith("helm/samu-operator")
