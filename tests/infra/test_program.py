@@ -244,3 +244,29 @@ def test_operator_values_fit_the_charts_schema(stack, tmp_path):
 
     values = merged(defaults, release.inputs.get("values") or {})
     jsonschema.validate(json.loads(json.dumps(values)), schema)
+
+
+def test_the_pulumi_entry_point_reads_the_selected_stack_file():
+    """`pulumi up --stack dev` runs program.main(): it must find stacks/Pulumi.dev.yaml itself."""
+    import pulumi
+    from pulumi.runtime import settings
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from samu_infra import program
+    from samu_infra.config import PROJECT
+    from samu_infra.offline import RecordingMocks, placeholder_config
+
+    mocks = RecordingMocks()
+    settings.reset_options(project=PROJECT, stack="dev", preview=True)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="dev", preview=True)
+    pulumi.runtime.set_all_config(*placeholder_config(config_of("dev")))
+    try:
+        _sync_await(run_pulumi_func(program.main))
+    finally:
+        settings.reset_options()
+        pulumi.runtime.set_all_config({}, [])
+    names = {(r.kind, r.name) for r in mocks.resources}
+    assert ("Instance", "telephony-cp-fr-par-1a") in names
+    assert ("SamuTenant", "samu-30") in names
+    assert len(mocks.resources) == len(run_of("dev").resources)
