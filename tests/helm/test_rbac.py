@@ -1,0 +1,222 @@
+"""Least privilege, proven: the chart's RBAC grants exactly the calls the operator makes.
+
+The real operator (Kopf, started with the chart's own arguments and peering) runs a scenario
+against the emulated API server, which records every request: onboarding (with a partner),
+a spec update, drift correction, a failover on an unready pod, a planned switchover and the
+deletion of two tenants (recordings kept, recordings deleted). The ClusterRole must grant each (verb, group, resource) seen and nothing else,
+except the few calls listed in PRODUCTION_ONLY with the reason the scenario may not show them.
+"""
+
+import asyncio
+import re
+import socket
+
+import pytest
+from kopf.testing import KopfRunner
+
+from samu_operator import kube
+from samu_operator.core.fencing import SWITCHOVER_ANNOTATION
+from samu_operator.kubelet import EmulatedCluster
+from tests.helm import rbac
+from tests.helm.charts import OPERATOR_CHART, render
+from tests.operator.harness import TENANTS, apply, tenant, tenant_doc, wait_for
+
+#: Granted although the scenario may not show them, each with why production needs it.
+PRODUCTION_ONLY: dict[rbac.Grant, str] = {
+    ("list", "apiextensions.k8s.io", "customresourcedefinitions"): (
+        "Kopf scans CRDs at start; the emulator serves no apiextensions group"
+    ),
+    ("watch", "apiextensions.k8s.io", "customresourcedefinitions"): (
+        "Kopf notices the peering CRD appearing after start; without it a replica that started"
+        " first stays paused until restarted"
+    ),
+    ("get", "samu-platform.io", "samutenants"): (
+        "drift correction on a child event reads its tenant afresh (handlers/children.py);"
+        " in the scenario the periodic re-check often corrects the drift first"
+    ),
+}
+
+# A recorded sample (api_calls() of an earlier run, abridged) to test the comparison itself.
+SAMPLE_CALLS = [
+    ("list", "samu-platform.io/v1alpha1/samutenants", "cluster"),
+    ("watch", "samu-platform.io/v1alpha1/samutenants", "cluster"),
+    ("patch", "samu-platform.io/v1alpha1/samutenants/status", "cluster"),
+    ("create", "v1/namespaces", "cluster"),
+    ("create", "apps/v1/statefulsets", "namespaced"),
+    ("watch", "v1/pods", "cluster"),
+    ("patch", "kopf.dev/v1/clusterkopfpeerings", "cluster"),
+]
+
+
+def test_comparison_on_a_recorded_sample():
+    needed = rbac.observed_grants(SAMPLE_CALLS)
+    assert ("patch", "samu-platform.io", "samutenants/status") in needed
+    assert ("create", "", "namespaces") in needed and ("create", "apps", "statefulsets") in needed
+    rules = [
+        {"apiGroups": ["samu-platform.io"], "resources": ["samutenants"], "verbs": ["list", "watch"]},
+        {"apiGroups": [""], "resources": ["namespaces", "pods"], "verbs": ["create", "watch", "delete"]},
+    ]  # fmt: skip
+    missing, unused = rbac.compare(needed, rbac.granted(rules))
+    assert ("patch", "samu-platform.io", "samutenants/status") in missing
+    assert ("create", "apps", "statefulsets") in missing
+    assert unused == {
+        ("delete", "", "namespaces"),
+        ("watch", "", "namespaces"),
+        ("delete", "", "pods"),
+        ("create", "", "pods"),
+    }
+    assert rbac.wildcards([{"apiGroups": ["*"], "resources": ["pods"], "verbs": ["get"]}]) == [
+        "rules[0].apiGroups"
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _chart_kopf_args() -> list[str]:
+    """`kopf run` as the image runs it with the chart's arguments (liveness on loopback)."""
+    (container,) = render(OPERATOR_CHART).one("Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    args = [
+        re.sub(r"0\.0\.0\.0:\d+", f"127.0.0.1:{_free_port()}", arg) for arg in container["args"]
+    ]
+    return ["run", "--priority=100", *args]  # the entrypoint adds the per-pod priority
+
+
+async def _settled(cluster: EmulatedCluster, name: str, zone: str) -> bool:
+    status = (tenant(cluster, name) or {}).get("status") or {}
+    return status.get("activeZone") == zone and status.get("phase") == "Ready"
+
+
+#: Children edited by hand in the scenario: the operator must put each one back (a patch).
+_DRIFT = (
+    ("v1/limitranges", "tenant-limits", {"spec": {"limits": []}}),
+    ("v1/serviceaccounts", "pbx", {"automountServiceAccountToken": True}),
+    ("networking.k8s.io/v1/networkpolicies", "default-deny", {"spec": {"policyTypes": []}}),
+    ("policy/v1/poddisruptionbudgets", "pbx", {"spec": {"maxUnavailable": 3}}),
+)
+
+
+async def _scenario(cluster: EmulatedCluster) -> None:
+    """Onboard two tenants (one with a partner, one whose recordings go with it), then, two
+    at a time to keep the test short: a spec update and a planned switchover; a deletion,
+    drift and a failover on an unready pod; the other deletion."""
+    first, second = tenant_doc("30"), tenant_doc("13", partner="samu-30")
+    second["spec"]["recording"]["deleteWithTenant"] = True
+    for doc in (first, second):
+        doc["spec"]["failover"]["minIntervalSeconds"] = 0
+        await apply(cluster, doc)
+    a, b = first["metadata"]["name"], second["metadata"]["name"]
+
+    def status(name: str) -> dict:
+        return (tenant(cluster, name) or {}).get("status") or {}
+
+    for name in (a, b):
+        await wait_for(lambda n=name: status(n).get("phase") == "Ready", 40, f"{name} Ready")
+    # Update of a (capacity, a queue, the PBX image: quota, PBX config and StatefulSets
+    # change) while b switches over to zone c on purpose.
+    spec = tenant(cluster, a)["spec"]
+    queues = [{**q, "maxWaitSeconds": q.get("maxWaitSeconds", 60) + 5} for q in spec["queues"]]
+    image = spec["pbx"]["image"].rsplit(":", 1)[0] + ":20.10.1"
+    generation = tenant(cluster, a)["metadata"].get("generation", 1) + 1
+    patch = {
+        "spec": {
+            "capacity": {"agents": 45, "maxConcurrentCalls": 130},
+            "queues": queues,
+            "pbx": {**spec["pbx"], "image": image},
+        },
+        "metadata": {"generation": generation},
+    }
+    await cluster.emulator.merge(TENANTS, None, a, patch)
+    switch = {"metadata": {"annotations": {SWITCHOVER_ANNOTATION: "c"}}}
+    await cluster.emulator.merge(TENANTS, None, b, switch)
+    await wait_for(
+        lambda: (
+            status(a).get("observedGeneration") == generation
+            and image in str(cluster.emulator.read("apps/v1/statefulsets", a, "pbx-c"))
+        ),
+        30,
+        "update of samu-30 applied",
+    )
+    await wait_for(lambda: status(b).get("activeZone") == "c", 30, "switchover of samu-13")
+    # Deletion of b (its recordings with it, as its spec says) while a drifts (a child
+    # deleted, children edited by hand) and its active PBX goes unready.
+    await cluster.emulator.kubectl_delete(TENANTS, None, b)
+    await cluster.emulator.kubectl_delete("v1/configmaps", a, "pbx-config")
+    for key, child, edit in _DRIFT:
+        await cluster.emulator.merge(key, a, child, edit)
+    await cluster.kubelet.set_pod_ready(a, "pbx-a-0", False)
+
+    def drifted() -> list[str]:
+        left = [
+            f"{key} {child}"
+            for key, child, edit in _DRIFT
+            if _contains(cluster.emulator.read(key, a, child) or {}, edit)
+        ]
+        if cluster.emulator.read("v1/configmaps", a, "pbx-config") is None:
+            left.append("v1/configmaps pbx-config (deleted)")
+        return left
+
+    try:
+        await wait_for(lambda: not drifted(), 30, "drift corrected")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: still drifted {drifted()}") from None
+    await wait_for(lambda: status(a).get("activeZone") == "b", 30, "failover of samu-30")
+    # What counts here is the operator's calls: wait for its deletion work, not the finalizer.
+    await wait_for(
+        lambda: cluster.emulator.read("v1/namespaces", None, b) is None, 30, "samu-13 removed"
+    )
+    # Deletion of a: its recordings (PVCs) and Namespace are kept.
+    await cluster.emulator.kubectl_delete(TENANTS, None, a)
+    await wait_for(
+        lambda: not cluster.emulator.objects_of("apps/v1/statefulsets", a), 30, "samu-30 removed"
+    )
+
+
+def _contains(live: dict, edit: dict) -> bool:
+    """Whether the hand edit is still in the live object."""
+    for key, value in edit.items():
+        if isinstance(value, dict):
+            if not isinstance(live.get(key), dict) or not _contains(live[key], value):
+                return False
+        elif live.get(key) != value:
+            return False
+    return True
+
+
+@pytest.mark.e2e
+async def test_chart_rbac_equals_the_operators_calls(monkeypatch):
+    monkeypatch.setenv("SAMU_OPERATOR_METRICS_PORT", "0")
+    monkeypatch.setenv("SAMU_OPERATOR_RECHECK_SECONDS", "1")
+    monkeypatch.setenv("SAMU_FAILOVER_RECHECK_SECONDS", "1")
+    monkeypatch.setenv("SAMU_OPERATOR_PEERING_LIFETIME", "3")
+    role = render(OPERATOR_CHART).one("ClusterRole")
+    assert rbac.wildcards(role["rules"]) == []
+    (peering,) = render(OPERATOR_CHART).of_kind("ClusterKopfPeering")
+    async with EmulatedCluster() as cluster:
+        await cluster.emulator.put(
+            "kopf.dev/v1/clusterkopfpeerings",
+            {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": peering["metadata"]},
+        )  # fmt: skip
+        monkeypatch.setenv(kube.SERVER_ENV, cluster.url)
+        kube.reset_shared()
+        runner = KopfRunner(_chart_kopf_args(), timeout=60)
+        await asyncio.to_thread(runner.__enter__)
+        try:
+            await _scenario(cluster)
+        finally:
+            await asyncio.to_thread(runner.__exit__, None, None, None)
+        calls = cluster.emulator.api_calls()
+    needed = rbac.observed_grants(calls)
+    given = rbac.granted(role["rules"])
+    missing, unused = rbac.compare(needed, given)
+    assert missing == set(), f"the operator calls what the chart does not grant: {sorted(missing)}"
+    assert unused <= set(PRODUCTION_ONLY), (
+        "granted but never called (remove it, or list it in PRODUCTION_ONLY with why): "
+        f"{sorted(unused - set(PRODUCTION_ONLY))}"
+    )
+    assert set(PRODUCTION_ONLY) <= given, "PRODUCTION_ONLY lists what the chart does not grant"
