@@ -6,6 +6,7 @@ together so that one run of ``samuctl plan`` shows everything to fix.
 """
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,31 @@ def _split_keys(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[ConfigIssu
         else:
             values[str(key)[len(PREFIX) :]] = value
     return values, issues
+
+
+_SECRET_NAME = re.compile(r"(password|passwd|secret|token|private.?key|ca.?key|api.?key)", re.I)
+
+
+def _clear_secrets(node: Any, key: str) -> list[ConfigIssue]:
+    """Any value under a secret-sounding name must be ``secure:``, wherever it sits."""
+    issues = []
+    if isinstance(node, Mapping):
+        for name, value in node.items():
+            sub = f"{key}.{name}" if not key.endswith(":") else f"{key}{name}"
+            if _SECRET_NAME.search(str(name)) and isinstance(value, str | int | float):
+                issues.append(
+                    ConfigIssue(
+                        sub,
+                        "clear-text secret: set it with 'pulumi config set --secret --path' "
+                        "so that the stack file holds only a secure: value",
+                    )
+                )
+            elif not (isinstance(value, Mapping) and set(value) == {"secure"}):
+                issues += _clear_secrets(value, sub)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            issues += _clear_secrets(item, f"{key}[{i}]")
+    return issues
 
 
 def _check_zones(cfg: StackConfig) -> list[ConfigIssue]:
@@ -250,10 +276,14 @@ def parse_config(raw: Any, source: str = "stack") -> StackConfig:
     if not isinstance(raw, Mapping):
         raise ConfigError(source, [ConfigIssue("config", "write a mapping of samu-platform keys")])
     values, issues = _split_keys(raw)
+    clear = [i for k, v in values.items() for i in _clear_secrets({k: v}, PREFIX)]
     try:
         cfg = StackConfig.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(source, issues + _pydantic_issues(exc)) from None
+        known = {i.key for i in clear}
+        found = [i for i in _pydantic_issues(exc) if i.key not in known]
+        raise ConfigError(source, issues + clear + found) from None
+    issues += clear
     for check in (
         _check_zones,
         _check_region,

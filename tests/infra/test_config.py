@@ -56,6 +56,8 @@ CASES: list[tuple[str, Edit, str, str]] = [
      "clear-text secret"),
     ("clear-text token", _set("clusterSecrets.telephony.joinToken", "K10abc"),
      k("clusterSecrets.telephony.joinToken"), "pulumi config set --secret"),
+    ("clear-text secret in chart values", _set("operator.values.registryToken", "abc"),
+     k("operator.values.registryToken"), "clear-text secret"),
     ("missing cluster secrets", lambda c: c[k("clusterSecrets")].pop("telephony"),
      k("clusterSecrets.telephony"), "missing"),
     ("standby zone unknown", _set("oracle.standbyZone", "fr-par-1z"), k("oracle.standbyZone"),
@@ -92,6 +94,15 @@ def test_bad_config_names_the_key_and_the_fix(what, edit, key, fix):
     issues = {i.key: i.message for i in caught.value.issues}
     assert key in issues, issues
     assert fix in issues[key], issues[key]
+
+
+def test_a_clear_secret_is_reported_once():
+    cfg = stack_doc("dev")["config"]
+    _set("oracleAdminPassword", "hunter2")(cfg)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(cfg, "dev")
+    assert [i.key for i in caught.value.issues] == [k("oracleAdminPassword")]
+    assert "hunter2" not in str(caught.value)  # an error message never echoes the secret
 
 
 def test_all_issues_are_reported_at_once():
