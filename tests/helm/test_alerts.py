@@ -11,7 +11,8 @@ from tests.helm.metrics_catalog import edge_metric_names, known_metric_names, me
 
 RULES_FILE = OPERATOR_CHART / "alerts" / "samu-operator.rules.yaml"
 #: What the on-call engineer needs (issue: tenant not Ready, without a standby, failover
-#: happened, failover failed, operator down or not leading, reconcile errors rising).
+#: happened, failover failed, operator down or not leading, reconcile errors rising), plus
+#: the SIP edge's: calls lost or overflowing, the edge down.
 EXPECTED = {
     "SamuTenantNotReady",
     "SamuTenantWithoutStandby",
@@ -24,6 +25,10 @@ EXPECTED = {
     "SamuOperatorNoSpareReplica",
     "SamuReconcileErrorsRising",
     "SamuReconcileSlow",
+    "SamuCallSetupFailures",
+    "SamuAnsweredCallsDropped",
+    "SamuCallsOverflowing",
+    "SamuEdgeDown",
 }
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 
