@@ -23,6 +23,8 @@ SPREAD_GROUPS: dict[str, tuple[str, ...]] = {
     "k8s-worker": ("k8s-worker",),
     "database": ("database", "database-standby"),
 }
+#: Tiers of a fixed size (3 etcd servers; RAC nodes + standby) that need three zones, not all.
+THREE_ZONE_GROUPS = ("k8s-control", "database")
 #: Listener ports whose traffic is TLS end to end when passed through (the backend terminates).
 TLS_PORTS = {443: "https", 5061: "sip-tls", 6443: "kube-apiserver", 9345: "rke2-supervisor"}
 #: Ports of the Kubernetes API: never reachable from outside the tenancy.
@@ -66,7 +68,7 @@ def three_zones(inv: Inventory) -> list[str]:
 
 
 def tiers_spread(inv: Inventory) -> list[str]:
-    """Control planes, worker pools and the database (RAC + standby) each cover every zone."""
+    """Worker pools cover every zone; control planes and the database (RAC + standby) three."""
     all_zones = {r.zone for r in _instances(inv) if r.zone}
     groups: dict[tuple[str, str], set[str]] = defaultdict(set)
     for r in _instances(inv):
@@ -75,9 +77,13 @@ def tiers_spread(inv: Inventory) -> list[str]:
                 groups[(group, r.marks().get("samu-cluster", ""))].add(r.zone)
     out = []
     for (group, cluster), zones in sorted(groups.items()):
+        where = f"{group} of cluster {cluster}" if cluster else group
+        if group in THREE_ZONE_GROUPS:  # fixed-size tiers: three zones, not every zone
+            if len(zones) < min(MIN_ZONES, len(all_zones)):
+                out.append(f"{where} spans {sorted(zones)}: spread it over {MIN_ZONES} zones")
+            continue
         missing = sorted(all_zones - zones)
         if missing:
-            where = f"{group} of cluster {cluster}" if cluster else group
             out.append(f"{where} has no instance in {missing}: add one per zone")
     return out
 

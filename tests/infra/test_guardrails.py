@@ -98,6 +98,8 @@ Change = Callable[[list[Declared]], list[Declared]]
 FAILING: list[tuple[str, Change, str]] = [
     ("three-zones", lambda rs: [r for r in rs if r.zone != "c"], "spread them over 3"),
     ("tiers-spread", lambda rs: drop(rs, "w-c", "Instance"), "k8s-worker of cluster t"),
+    ("tiers-spread", lambda rs: moved(rs, "cp-c", "b"), "k8s-control of cluster t spans"),
+    ("tiers-spread", lambda rs: moved(rs, "standby", "b"), "database spans"),
     ("standby-outside-primary", lambda rs: moved(rs, "standby", "a"), "standby standby"),
     ("standby-outside-primary", lambda rs: drop(rs, "standby", "Instance"), "no Data Guard"),
     ("region-allowed",
@@ -160,6 +162,18 @@ def test_each_rule_fails_on_its_violation(rule, change, expected):
 
 def test_every_rule_has_a_failing_example():
     assert {f[0] for f in FAILING} == set(g.RULES)
+
+
+def test_a_fourth_zone_needs_workers_but_not_a_fourth_control_plane_server():
+    rs = [
+        *compliant(),
+        server("w-d", "d", "k8s-worker", "servergroup-soft", **{"samu-cluster": "t"}),
+    ]
+    assert g.tiers_spread(Inventory(rs)) == []
+    without_worker = [r for r in rs if r.name != "w-d"] + [server("x-d", "d", "admin")]
+    assert g.tiers_spread(Inventory(without_worker)) == [
+        "k8s-worker of cluster t has no instance in ['d']: add one per zone"
+    ]
 
 
 def test_a_public_load_balancer_must_not_carry_the_api():
