@@ -68,6 +68,7 @@ class Lab:
         self.callers: list[Caller] = []
         #: "tenant/zone" -> SIP URI of PBX that are no stand-in of this lab (e.g. a loop)
         self.addresses: dict[str, str] = {}
+        self._sync: EdgeSync | None = None
 
     def add_pbx(self, tenant: str, zone: str, *, scenario: str = "pbx.xml") -> Pbx:
         pbx = Pbx(f"{tenant}-{zone}", self.workdir, scenario=scenario)
@@ -76,11 +77,10 @@ class Lab:
 
     @property
     def sync(self) -> EdgeSync:
-        return EdgeSync(
-            self.edge.files,
-            self.edge.rpc,
-            addresses=self.all_addresses,
-        )
+        """The operator's side of this edge (one instance: it keeps the PBX suspected down)."""
+        if self._sync is None:
+            self._sync = EdgeSync(self.edge.files, self.edge.rpc, addresses=self.all_addresses)
+        return self._sync
 
     @property
     def all_addresses(self) -> dict[str, str]:
@@ -89,6 +89,7 @@ class Lab:
     def start(self, tenants: list[dict[str, Any]]) -> None:
         """Write the tables rendered from the tenants, then start the edge on them."""
         self.edge.files.directory.mkdir(parents=True, exist_ok=True)
+        self._sync = None  # its addresses are those of the PBX added so far
         table = build_routing(tenants, addresses=self.all_addresses)
         write_atomic(self.edge.files.dispatcher, table.dispatcher_list())
         write_atomic(self.edge.files.routing, table.routing_map(), distinct_mtime=True)

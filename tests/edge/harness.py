@@ -184,6 +184,11 @@ class Pbx:
         os.kill(self.proc.pid, signal.SIGSTOP)
         return time.time()
 
+    def thaw(self) -> None:
+        """The zone is back."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is not None:
             _stop(self.proc)
@@ -195,7 +200,9 @@ class Call:
     start: float
     answer: float
     pbx: str
-    result: str  # "ok" or "dropped" (answered, then its PBX died: the BYE got no answer)
+    #: "ok"; "dropped": answered, then its PBX died and the caller's BYE got no answer;
+    #: "ended": answered, then its PBX died and the edge ended the call (BYE to the caller)
+    result: str
 
     @property
     def setup_seconds(self) -> float:
@@ -222,7 +229,8 @@ class CallerRun:
 
     @property
     def dropped(self) -> list[Call]:
-        return [c for c in self.calls if c.result == "dropped"]
+        """Answered calls lost with their PBX (either way)."""
+        return [c for c in self.calls if c.result in ("dropped", "ended")]
 
     def by_pbx(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -260,10 +268,14 @@ class Caller:
     def start(self, rate: int, calls: int, hold_ms: int = 1000, limit: int = 2000) -> "Caller":
         self._planned = calls
         self._log = self.workdir / f"{self.name}-{self.port}.log"
-        cmd = ["sipp", f"{HOST}:{self.edge.sip_port}", "-sf", str(SCENARIOS / "caller.xml")]
+        scenario = self.workdir / f"caller-{hold_ms}ms.xml"
+        if not scenario.exists():
+            text = (SCENARIOS / "caller.xml").read_text()
+            scenario.write_text(text.replace('timeout="HOLD_MS"', f'timeout="{hold_ms}"'))
+        cmd = ["sipp", f"{HOST}:{self.edge.sip_port}", "-sf", str(scenario)]
         cmd += ["-i", HOST, "-p", str(self.port), "-s", self.number, "-nostdin"]
         cmd += ["-key", "dep", self.department or "-", "-key", "caller", self.caller_prefix]
-        cmd += ["-r", str(rate), "-m", str(calls), "-l", str(limit), "-d", str(hold_ms)]
+        cmd += ["-r", str(rate), "-m", str(calls), "-l", str(limit)]
         cmd += ["-trace_logs", "-log_file", str(self._log), "-timeout", "60"]
         cmd += ["-recv_timeout", "8000", "-max_recv_loops", "5000"]
         self.proc = subprocess.Popen(

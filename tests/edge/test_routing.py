@@ -50,14 +50,27 @@ def test_fenced_and_stale_active_left_out_dead_disabled() -> None:
 
 
 def test_not_ready_standby_and_active_are_disabled_not_probed() -> None:
-    doc = tenant_doc("30", ready={"a": False, "b": False})
-    route = build_routing([doc]).route_of("samu-30")
+    doc = tenant_doc("30", ready={"a": False, "b": False}, partner="samu-34")
+    route = build_routing([doc, tenant_doc("34")]).route_of("samu-30")
     assert [(d.zone, d.disabled, d.reason) for d in route.destinations] == [
         ("a", True, "active not ready"),
         ("b", True, "not ready"),
     ]
     assert route.live == ()
-    assert "samu-30: no live PBX" in build_routing([doc]).warnings[0]
+    assert "samu-30: no live PBX" in build_routing([doc, tenant_doc("34")]).warnings[0]
+
+
+def test_without_partner_no_call_is_refused_on_the_status_alone() -> None:
+    doc = tenant_doc("30", ready={"a": False, "b": False}, roles={"b": "standby"})
+    doc["status"]["pbx"].append({"zone": "c", "role": "fenced", "ready": True})
+    table = build_routing([doc])
+    route = table.route_of("samu-30")
+    assert [(d.zone, d.disabled, d.priority) for d in route.destinations] == [
+        ("a", False, 100),
+        ("b", False, 1),
+    ]
+    assert "last resort" in table.warnings[0]
+    assert dict(route.left_out) == {"c": "fenced"}
 
 
 def test_routing_map_numbers_departments_partner_and_overflow_delay() -> None:

@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 
 from tests.edge.conftest import Lab, tenant_doc
+from tests.edge.harness import wait_for
 
 pytestmark = pytest.mark.sip
 
@@ -59,3 +60,46 @@ def test_zone_loss_at_50_cps_loses_no_call_setup(lab: Lab) -> None:
         'samu_edge_setup_failures_total{samu="samu-30"} 0' in metrics
     )
     assert standby.proc is not None and standby.proc.poll() is None
+
+
+def test_calls_up_on_a_dead_pbx_are_recorded_and_ended_so_callers_can_redial(lab: Lab) -> None:
+    active = lab.add_pbx("samu-30", "a")
+    lab.add_pbx("samu-30", "b")
+    lab.start([tenant_doc("30", numbers=["+33466000015"])])
+    lab.sync.confirm_seconds = 2.0
+
+    caller = lab.caller(number="+33466000015").start(rate=10, calls=10, hold_ms=7000)
+    time.sleep(1.5)  # the ten calls are up on the active PBX
+    lost_at = active.freeze()
+    records: list[dict] = []
+    deadline = time.monotonic() + 15
+    while len(records) < 10 and time.monotonic() < deadline:
+        records += lab.sync.collect_dropped()
+        time.sleep(0.3)
+    run = caller.wait(timeout=30)
+
+    assert run.failed_setups == 0
+    assert {c.result for c in run.calls} == {"ended"}, "each caller got a BYE from the edge"
+    assert sorted(r["callId"] for r in records) == sorted(c.call_id for c in run.calls)
+    assert {(r["tenant"], r["method"], r["pbx"]) for r in records} == {
+        ("samu-30", "pbx-down", active.uri)
+    }
+    assert all(float(r["at"]) >= lost_at + lab.sync.confirm_seconds - 0.5 for r in records)
+    assert sorted(r["caller"] for r in records) == sorted(f"0466{i}" for i in range(1, 11))
+    assert lab.sync.collect_dropped() == [], "each call is recorded once"
+
+
+def test_probes_mark_a_silent_pbx_down_and_up_without_any_call(lab: Lab) -> None:
+    zone_a = lab.add_pbx("samu-30", "a")
+    lab.add_pbx("samu-30", "b")
+    lab.start([tenant_doc("30", numbers=["+33466000015"])])
+    wait_for(lambda: lab.edge.dispatcher_flags()[zone_a.uri] == "AP", 10, "a probed up")
+    zone_a.freeze()
+    wait_for(lambda: lab.edge.dispatcher_flags()[zone_a.uri].startswith("I"), 10, "a down")
+    run = lab.caller(number="+33466000015").run(rate=20, calls=10)
+    assert run.by_pbx() == {"samu-30-b": 10}
+    assert max(c.setup_seconds for c in run.calls) < 0.3, "no call waits for the dead PBX"
+    zone_a.thaw()
+    wait_for(lambda: lab.edge.dispatcher_flags()[zone_a.uri] == "AP", 10, "a back up")
+    run = lab.caller(number="+33466000015").run(rate=20, calls=10)
+    assert run.by_pbx() == {"samu-30-a": 10}

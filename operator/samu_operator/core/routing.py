@@ -202,8 +202,17 @@ def build_routing(
                     "no débordement until it is created"
                 )
         if not any(not d.disabled for d in destinations):
-            fate = f"overflow to {partner}" if partner_set is not None else "are refused (503)"
-            warnings.append(f"{name}: no live PBX; its calls {fate}")
+            if partner_set is not None:
+                warnings.append(f"{name}: no live PBX; its calls overflow to {partner}")
+            elif destinations:
+                # Nobody to overflow to: a 15 call is never refused on the status alone; the
+                # PBX not fenced stay in, last, and Kamailio's probes decide.
+                destinations = [_last_resort(d) for d in destinations]
+                warnings.append(
+                    f"{name}: no PBX ready and no partner: its PBX stay in as last resort"
+                )
+            else:
+                warnings.append(f"{name}: no PBX and no partner: its calls are refused (503)")
         routes.append(
             TenantRoute(
                 tenant=name,
@@ -318,4 +327,11 @@ def _destinations(
 def _disable(dest: Destination, reason: str) -> Destination:
     return Destination(
         dest.set_id, dest.uri, 0, dest.zone, dest.role, dest.tenant, disabled=True, reason=reason
+    )
+
+
+def _last_resort(dest: Destination) -> Destination:
+    priority = PRIORITY_ACTIVE if dest.reason == "active not ready" else 1
+    return Destination(
+        dest.set_id, dest.uri, priority, dest.zone, dest.role, dest.tenant, reason="last resort"
     )

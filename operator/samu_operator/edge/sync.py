@@ -5,7 +5,9 @@ numbers never point at a set Kamailio does not know yet; set ids are stable per
 département, so the short window between the two reloads never misroutes a call.
 """
 
+import contextlib
 import json
+import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +19,11 @@ from samu_operator.edge.rpc import KamailioRpc, RpcError
 
 ROUTING_HTABLE = "routing"
 DROPPED_QUEUE = "dropped"
+PBX_DOWN_QUEUE = "pbxdown"
+PBX_PROFILE = "pbx"
+DIALOG_CONFIRMED = 4
+#: How long a PBX must stay down in Kamailio's view before its calls are ended.
+CONFIRM_SECONDS = 3.0
 RELOAD_RETRY_SECONDS = 3.0
 
 
@@ -35,53 +42,139 @@ class EdgeSync:
     rpc: KamailioRpc
     address_template: str = DEFAULT_ADDRESS_TEMPLATE
     addresses: dict[str, str] = field(default_factory=dict)
+    confirm_seconds: float = CONFIRM_SECONDS
+    #: PBX URI -> wall-clock time Kamailio first saw it silent
+    _suspects: dict[str, float] = field(default_factory=dict, repr=False)
+    _recorded: set[str] = field(default_factory=set, repr=False)
 
     def apply(self, tenants: Iterable[Mapping[str, Any]], *, force: bool = False) -> SyncResult:
         """Render, write atomically and reload when anything changed (or ``force``)."""
         table = build_routing(
             tenants, address_template=self.address_template, addresses=self.addresses
         )
-        changed = write_atomic(self.files.dispatcher, table.dispatcher_list())
-        changed = (
-            write_atomic(self.files.routing, table.routing_map(), distinct_mtime=True) or changed
+        dispatcher = write_atomic(self.files.dispatcher, table.dispatcher_list()) or force
+        routing = (
+            write_atomic(self.files.routing, table.routing_map(), distinct_mtime=True) or force
         )
-        seconds = 0.0
-        if changed or force:
-            seconds = self.reload()
-        return SyncResult(table, changed, seconds)
+        seconds = self.reload(dispatcher=dispatcher, routing=routing)
+        return SyncResult(table, dispatcher or routing, seconds)
 
-    def reload(self) -> float:
-        """Reload both tables at run time; the seconds it took, measured here."""
+    def reload(self, *, dispatcher: bool = True, routing: bool = True) -> float:
+        """Reload the changed tables at run time; the seconds it took, measured here.
+
+        Only what changed is reloaded: a dispatcher reload resets the probe state and is
+        refused within a second of the previous one (reload_delta), so it is retried.
+        """
         start = time.perf_counter()
         deadline = start + RELOAD_RETRY_SECONDS
-        while True:
+        while dispatcher:
             try:
                 self.rpc.call("dispatcher.reload")
                 break
             except RpcError as exc:
-                # dispatcher refuses a second reload within its reload_delta (1 s)
                 if "Ongoing reload" not in str(exc) or time.perf_counter() > deadline:
                     raise
                 time.sleep(0.05)
-        self.rpc.call("htable.reload", ROUTING_HTABLE)
+        if routing:
+            self.rpc.call("htable.reload", ROUTING_HTABLE)
         return time.perf_counter() - start
 
-    def collect_dropped(self, limit: int = 10000) -> list[dict[str, Any]]:
-        """Move the records of calls dropped with their PBX from Kamailio's queue to the
-        durable file (one JSON line each) and return them, so an ARM can call back."""
+    def collect_dropped(self) -> list[dict[str, Any]]:
+        """Record every answered call lost with its PBX, once, in the durable file (one JSON
+        line each: caller, tenant, at, callId...) so that an ARM can call back; returns the
+        new records.
+
+        Two ways a call is seen lost: the caller's BYE went unanswered (Kamailio queued it in
+        ``dropped``), or a PBX went silent (queued in ``pbxdown``) and stays down for
+        ``confirm_seconds``: its calls still up are recorded and ended, which sends the caller
+        a BYE so that the caller may redial at once (and reach the standby). A single lost
+        probe never ends calls: the PBX must still be down in Kamailio's view after the delay.
+        """
+        now = time.time()
+        for item in self._drain(PBX_DOWN_QUEUE):
+            self._suspects.setdefault(item["key"], _seconds(item.get("val"), now))
         records: list[dict[str, Any]] = []
-        with self.files.dropped.open("a", encoding="utf-8") as out:
-            for _ in range(limit):
-                try:
-                    item = self.rpc.call("mqueue.fetch", DROPPED_QUEUE)
-                except RpcError as exc:
-                    if "No messages" in str(exc) or "empty" in str(exc).lower():
-                        break
-                    raise
-                if not item:
-                    break
-                record = json.loads(item["val"])
-                records.append(record)
-                out.write(json.dumps(record, sort_keys=True) + "\n")
+        if self._suspects:
+            flags = self._dispatcher_flags()
+            for uri, since in list(self._suspects.items()):
+                if flags.get(uri, "").startswith("A"):
+                    del self._suspects[uri]  # answered its probes again
+                elif now - since >= self.confirm_seconds:
+                    del self._suspects[uri]
+                    records += self._end_calls_on(uri)
+        for item in self._drain(DROPPED_QUEUE):
+            records.append(json.loads(item["val"]))
+        fresh = [r for r in records if r.get("callId") not in self._recorded]
+        if fresh:
+            with self.files.dropped.open("a", encoding="utf-8") as out:
+                for record in fresh:
+                    self._recorded.add(str(record.get("callId")))
+                    out.write(json.dumps(record, sort_keys=True) + "\n")
                 out.flush()
+                os.fsync(out.fileno())
+        return fresh
+
+    def _drain(self, queue: str, limit: int = 100000) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for _ in range(limit):
+            try:
+                item = self.rpc.call("mqueue.fetch", queue)
+            except RpcError as exc:
+                if "No messages" in str(exc) or "empty" in str(exc).lower():
+                    break
+                raise
+            if not item:
+                break
+            items.append(item)
+        return items
+
+    def _dispatcher_flags(self) -> dict[str, str]:
+        try:
+            result = self.rpc.call("dispatcher.list")
+        except RpcError as exc:
+            if "No Destination Sets" in str(exc):
+                return {}
+            raise
+        return {
+            target["DEST"]["URI"]: target["DEST"]["FLAGS"]
+            for record in result.get("RECORDS", [])
+            for target in record["SET"]["TARGETS"]
+        }
+
+    def _end_calls_on(self, uri: str) -> list[dict[str, Any]]:
+        """Record and end the confirmed calls Kamailio still holds on a dead PBX."""
+        try:
+            dialogs = self.rpc.call("dlg.profile_list", PBX_PROFILE, uri) or []
+        except RpcError:
+            return []  # no call on it
+        if isinstance(dialogs, dict):
+            dialogs = [dialogs]
+        records = []
+        for dialog in dialogs:
+            if dialog.get("state") != DIALOG_CONFIRMED:
+                continue  # not answered yet: tm moves it to the next PBX
+            variables: dict[str, Any] = {}
+            for pair in dialog.get("variables") or []:
+                variables.update(pair)
+            records.append(
+                {
+                    "caller": variables.get("caller"),
+                    "tenant": variables.get("tenant"),
+                    "at": round(time.time(), 3),
+                    "answeredAt": dialog.get("start_ts"),
+                    "callId": dialog.get("call-id"),
+                    "pbx": uri,
+                    "method": "pbx-down",
+                }
+            )
+            with contextlib.suppress(RpcError):
+                self.rpc.call("dlg.end_dlg", dialog["h_entry"], dialog["h_id"])
         return records
+
+
+def _seconds(value: Any, default: float) -> float:
+    """Kamailio's $TV(Sn) ("seconds.micro") as a float; ``default`` when unreadable."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default

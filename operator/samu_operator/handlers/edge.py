@@ -47,12 +47,19 @@ def edge_sync() -> EdgeSync | None:
     directory, url = os.environ.get(DIR_ENV), os.environ.get(RPC_ENV)
     if not directory or not url:
         return None
-    return EdgeSync(
-        EdgeFiles(Path(directory)),
-        KamailioRpc(url),
-        address_template=os.environ.get(ADDRESS_ENV, DEFAULT_ADDRESS_TEMPLATE),
-        addresses=json.loads(os.environ.get(ADDRESSES_ENV) or "{}"),
-    )
+    template = os.environ.get(ADDRESS_ENV, DEFAULT_ADDRESS_TEMPLATE)
+    addresses = os.environ.get(ADDRESSES_ENV) or "{}"
+    key = (directory, url, template, addresses)
+    if _state.get("key") != key:  # one instance: it remembers the PBX suspected down
+        _state["key"] = key
+        _state["sync"] = EdgeSync(
+            EdgeFiles(Path(directory)),
+            KamailioRpc(url),
+            address_template=template,
+            addresses=json.loads(addresses),
+        )
+    sync: EdgeSync = _state["sync"]
+    return sync
 
 
 def _lock() -> asyncio.Lock:
