@@ -5,6 +5,7 @@ import urllib.request
 import pytest
 
 from tests.edge.conftest import Lab, tenant_doc
+from tests.edge.rawsip import exchange, invite
 
 pytestmark = pytest.mark.sip
 
@@ -68,3 +69,17 @@ def test_saturated_tenant_overflows_to_its_partner(lab: Lab) -> None:
     assert run.failed_setups == 0, run.log
     assert run.by_pbx() == {"samu-84-a": 20}
     assert 'samu_edge_overflowed_total{samu="samu-13"} 20 ' in _metrics(lab)
+
+
+def test_tenant_without_pbx_nor_partner_gets_503_and_a_counted_failure(lab: Lab) -> None:
+    lab.add_pbx("samu-30", "a")
+    lab.add_pbx("samu-30", "b")
+    lonely = tenant_doc("48", numbers=["+33466490015"])
+    del lonely["status"]  # just created: no PBX yet
+    lab.start([tenant_doc("30", numbers=["+33466000015"]), lonely])
+    port = lab.edge.sip_port
+    assert exchange(port, invite(port, "+33466490015")) == "SIP/2.0 503 Service Unavailable"
+    metrics = _metrics(lab)
+    assert 'samu_edge_setup_failures_total{samu="samu-48"} 1 ' in metrics
+    assert 'samu_edge_call_attempts_total{samu="samu-48"} 1 ' in metrics
+    assert lab.caller(number="+33466000015").run(rate=20, calls=5).failed_setups == 0
