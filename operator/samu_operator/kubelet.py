@@ -145,10 +145,10 @@ class Kubelet:
         return sorted(out)
 
     def pods_in(self, zone: str) -> list[dict[str, Any]]:
+        """The pods running on the zone's nodes."""
+        nodes = set(self.nodes_in(zone))
         return [
-            p
-            for p in self.emulator.objects_of(PODS)
-            if p["metadata"].get("labels", {}).get(lbl.ZONE) == zone
+            p for p in self.emulator.objects_of(PODS) if p.get("spec", {}).get("nodeName") in nodes
         ]
 
     async def _run(self) -> None:

@@ -68,7 +68,7 @@ def set_phase(tenant: str, phase: str | None) -> None:
             TENANTS_BY_PHASE.labels(p).set(counts.get(p, 0))
 
 
-def serve(port: int | None = None) -> int:
+def serve(port: int | None = None, addr: str = "0.0.0.0") -> int:
     """Start the metrics HTTP server once per process; returns the port (0: not served)."""
     global _served
     if port is None:
@@ -76,7 +76,7 @@ def serve(port: int | None = None) -> int:
     with _lock:
         if _served or port == 0:
             return 0 if port == 0 else port
-        start_http_server(port, registry=REGISTRY)
+        start_http_server(port, addr=addr, registry=REGISTRY)
         _served = True
         return port
 

@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 # Before the handlers are imported: a fast periodic re-check, no metrics port in tests.
-os.environ.setdefault("SAMU_OPERATOR_RECHECK_SECONDS", "2")
+os.environ.setdefault("SAMU_OPERATOR_RECHECK_SECONDS", "10")
 os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
 
 from samu_operator.kubelet import EmulatedCluster

@@ -20,6 +20,7 @@ go through ``asyncio.to_thread`` so the test loop keeps serving the emulator mea
 
 import asyncio
 import copy
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -37,6 +38,12 @@ T = TypeVar("T")
 TENANTS = f"{API_GROUP}/{API_VERSION}/{PLURAL}"
 EXAMPLES = Path(__file__).resolve().parents[2] / "helm" / "samu-operator" / "examples"
 KOPF_ARGS = ["run", "--standalone", "--all-namespaces", "-m", "samu_operator.handlers"]
+if os.environ.get("SAMU_KOPF_VERBOSE"):  # debugging: Kopf's own debug log in the test output
+    KOPF_ARGS.insert(1, "--verbose")
+else:  # one log line per request and per handler costs the loaded test machine dearly
+    KOPF_ARGS.insert(1, "--quiet")
+    for noisy in ("aiohttp.access", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class OperatorThread:

@@ -83,8 +83,11 @@ async def test_drift_is_corrected(shared_cluster, shared_operator):
         timeout=20,
         what="default-deny back",
     )
-    reasons = {e["reason"] for e in events_for(cluster, "samu-40")}
-    assert "DriftCorrected" in reasons
+    await wait_for(
+        lambda: any(e["reason"] == "DriftCorrected" for e in events_for(cluster, "samu-40")),
+        timeout=20,
+        what="a DriftCorrected Event",
+    )
 
 
 async def test_unknown_zone_is_reported_and_nothing_applied(shared_cluster, shared_operator):

@@ -31,6 +31,12 @@ def _header(tenant: str, spec: SamuTenantSpec, what: str) -> str:
     )
 
 
+def queue_id(queue: QueueSpec) -> str:
+    """The app_queue name: prefixed, since '[general]' is app_queue's own settings section
+    and a SAMU may well call a queue 'general'."""
+    return f"q-{queue.name}"
+
+
 def queue_weight(queue: QueueSpec) -> int:
     """Priority 0 (served first) gets the highest app_queue weight."""
     return MAX_WEIGHT - queue.priority
@@ -96,8 +102,8 @@ def queues_conf(tenant: str, spec: SamuTenantSpec) -> str:
     out += "[general]\npersistentmembers = yes\nshared_lastcall = yes\n"
     for queue in sorted(spec.queues, key=lambda q: q.priority):
         out += (
-            f"\n[{queue.name}]\n"
-            f"; priority {queue.priority}: app_queue weight {queue_weight(queue)}\n"
+            f"\n[{queue_id(queue)}]\n"
+            f"; queue {queue.name}, priority {queue.priority}: app_queue weight {queue_weight(queue)}\n"
             f"weight = {queue_weight(queue)}\n"
             "strategy = leastrecent\n"
             "timeout = 15\n"
@@ -145,7 +151,7 @@ def extensions_conf(tenant: str, spec: SamuTenantSpec) -> str:
         out += (
             f"\n[queue-{queue.name}]\n"
             f"exten => s,1,Set(__SAMU_QUEUE={queue.name})\n"
-            f" same => n,Queue({queue.name},t,,,{queue_timeout(spec, queue)})\n"
+            f" same => n,Queue({queue_id(queue)},t,,,{queue_timeout(spec, queue)})\n"
             f" same => n,{after}\n"
         )
     if spec.overflow:

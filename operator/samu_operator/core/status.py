@@ -47,8 +47,9 @@ class StatusFacts:
     problem: Problem | None = None
     active_zone: str | None = None
     failing_over: bool = False
+    #: The generation just reconciled; None when the write only refreshes readiness.
     generation: int | None = None
-    #: Roles already in status (set by the failover part): kept as they are.
+    #: Roles already known (pod labels, else status; set by the failover part): kept.
     roles: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -112,7 +113,8 @@ def status_patch(
     facts: StatusFacts, previous_conditions: Sequence[Mapping[str, Any]], now: str
 ) -> dict[str, Any]:
     """The onboarding part's fields of ``status`` (a merge patch: activeZone, epoch,
-    lastFailover belong to the failover part and are never written here).
+    lastFailover belong to the failover part and are never written here). observedGeneration
+    is written only by a reconciliation (``facts.generation`` set).
 
     A condition keeps its lastTransitionTime while its status does not change.
     """
@@ -126,10 +128,9 @@ def status_patch(
         }
         for z in facts.zones
     ]
-    return {
+    patch = {
         "phase": result.phase.value,
         "message": result.message,
-        "observedGeneration": facts.generation,
         "pbx": pbx,
         "conditions": [
             _condition("Ready", result.ready, previous_conditions, now),
@@ -137,6 +138,9 @@ def status_patch(
             *[c for c in previous_conditions if c.get("type") not in OWN_CONDITIONS],
         ],
     }
+    if facts.generation is not None:
+        patch["observedGeneration"] = facts.generation
+    return patch
 
 
 def same_status(patch: Mapping[str, Any], current: Mapping[str, Any]) -> bool:

@@ -137,9 +137,10 @@ def refresh_readiness(body: Mapping[str, Any], pbx_index: kopf.Index) -> None:
     if tenant is None:
         return
     name = meta["name"]
-    zones = state.zone_facts(tenant, pods_by_zone(pbx_index, name))
+    pods = pods_by_zone(pbx_index, name)
+    zones = state.zone_facts(tenant, pods)
     problem = problem or state.previous_problem(body)
-    phase = state.write_status(body, zones, problem, generation)
+    phase = state.write_status(body, zones, problem, None, state.pod_roles(pods))
     metrics.set_phase(name, phase)
 
 

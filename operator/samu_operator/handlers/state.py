@@ -98,6 +98,11 @@ def desired_for(tenant: SamuTenant, body: Mapping[str, Any]) -> list[Obj]:
         return _cache[key]
 
 
+def pod_roles(pods: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """zone -> the role label the failover part put on the zone's PBX pod (the truth)."""
+    return {zone: str(pod["role"]) for zone, pod in pods.items() if pod.get("role")}
+
+
 def zone_facts(tenant: SamuTenant, pods: Mapping[str, Mapping[str, Any]]) -> list[ZoneFact]:
     """Per-zone PBX facts from the pods index entries of this tenant (zone -> pod info)."""
     return [
@@ -107,12 +112,21 @@ def zone_facts(tenant: SamuTenant, pods: Mapping[str, Mapping[str, Any]]) -> lis
 
 
 def write_status(
-    body: Mapping[str, Any], zones: list[ZoneFact], problem: Problem | None, generation: int | None
+    body: Mapping[str, Any],
+    zones: list[ZoneFact],
+    problem: Problem | None,
+    generation: int | None,
+    pod_roles: Mapping[str, str] | None = None,
 ) -> str:
-    """Merge-patch the onboarding part's status fields when they changed; returns the phase."""
+    """Merge-patch the onboarding part's status fields when they changed; returns the phase.
+
+    ``generation`` is set by reconciliations only (observedGeneration); a role comes from the
+    pod's role label when it has one, else from status, else standby.
+    """
     status = body.get("status") or {}
     active, failing = failover_facts(body)
     roles = {p["zone"]: p["role"] for p in status.get("pbx") or [] if p.get("role")}
+    roles |= dict(pod_roles or {})
     facts = StatusFacts(zones, problem, active, failing, generation, roles)
     patch = status_patch(facts, status.get("conditions") or [], now())
     if not same_status(patch, status):

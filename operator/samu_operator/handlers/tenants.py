@@ -54,7 +54,8 @@ def pbx_index(
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
     ready = ready and not meta.get("deletionTimestamp")
     zone = labels.get(lbl.ZONE, "")
-    return {labels[lbl.TENANT]: {"zone": zone, "name": name, "ready": ready}}
+    role = labels.get(lbl.ROLE)
+    return {labels[lbl.TENANT]: {"zone": zone, "name": name, "ready": ready, "role": role}}
 
 
 def pods_by_zone(pbx_index: kopf.Index, tenant: str) -> dict[str, dict[str, Any]]:
@@ -74,6 +75,7 @@ def reconcile(
     *,
     fresh: bool,
     prune: bool,
+    drift: bool = False,
     tenant_index: kopf.Index,
     zone_index: kopf.Index,
     pbx_index: kopf.Index,
@@ -92,14 +94,18 @@ def reconcile(
         desired = state.desired_for(tenant, body)
         applied = kube_apply.apply_all(kube.shared(), desired, fresh=fresh)
         pruned = kube_apply.prune(kube.shared(), name, desired) if prune else []
+        if drift and applied.changed:
+            message = f"changed by hand, put back: {', '.join(applied.created + applied.patched)}"
+            kopf.warn(dict(body), reason="DriftCorrected", message=message)
         if applied.changed or pruned:
             logger.info(
                 f"applied {name}: created {len(applied.created)}, patched {applied.patched}, "
                 f"pruned {pruned}"
             )
-        zones = state.zone_facts(tenant, pods_by_zone(pbx_index, name))
+        pods = pods_by_zone(pbx_index, name)
+        zones = state.zone_facts(tenant, pods)
         generation = body["metadata"].get("generation")
-        phase = state.write_status(body, zones, None, generation)
+        phase = state.write_status(body, zones, None, generation, state.pod_roles(pods))
         metrics.set_phase(name, phase)
         return phase
     except kube.KubeError as exc:
@@ -139,15 +145,15 @@ def on_update(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
 
 @kopf.on.resume(*TENANTS)
 def on_resume(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
-    reconcile(body, fresh=False, prune=False, logger=logger, **_indexes(kwargs))
+    reconcile(body, fresh=False, prune=False, drift=True, logger=logger, **_indexes(kwargs))
 
 
-@kopf.timer(*TENANTS, interval=recheck_seconds(), initial_delay=recheck_seconds(), idle=5)
+@kopf.timer(*TENANTS, interval=recheck_seconds(), initial_delay=recheck_seconds())
 def recheck(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
     """Safety net against missed events: reads every child, writes only what drifted."""
     # A problem is already reported in status and as an Event; the next tick tries again.
     with contextlib.suppress(kopf.TemporaryError, kopf.PermanentError):
-        reconcile(body, fresh=False, prune=False, logger=logger, **_indexes(kwargs))
+        reconcile(body, fresh=False, prune=False, drift=True, logger=logger, **_indexes(kwargs))
 
 
 @kopf.on.delete(*TENANTS)
