@@ -89,7 +89,7 @@ class FailoverEngine:
     kube_client: Callable[[], kube.Kube] = kube.shared
     emit: Emit = lambda body, kind, reason, message: None
     clock: Callable[[], float] = time.time
-    workers: int = 8
+    workers: int = 16
     halt_after_steps: int | None = None  # test hook: stop executing a plan after N writes
     pods: dict[str, dict[str, Body]] = field(default_factory=dict)  # tenant -> pod -> body
     nodes: dict[str, Body] = field(default_factory=dict)
@@ -100,6 +100,8 @@ class FailoverEngine:
     resync_every: float = 15.0
     _synced: dict[str, float] = field(default_factory=dict)  # tenant -> last full pod list
     _nodes_synced: bool = False
+    _dirty: set[str] = field(default_factory=set)
+    _dirty_since: dict[str, float] = field(default_factory=dict)
     on_promoted: list[Callable[[str, Decision, float | None], None]] = field(default_factory=list)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -137,7 +139,7 @@ class FailoverEngine:
         received = self.clock()
         tenant = self._store_pod(body, deleted=event == "DELETED")
         if tenant is not None:
-            self.evaluate(tenant, received)
+            self.submit(tenant, received)
 
     def on_node(self, event: str | None, body: Mapping[str, Any]) -> None:
         received = self.clock()
@@ -153,13 +155,17 @@ class FailoverEngine:
         if before == after:
             return
         zone = (after or before)[0].zone  # type: ignore[index]
-        self.evaluate_many(self._tenants_in_zone(zone), received)
+        tenants = self._tenants_in_zone(zone)
+        log.info(
+            "node %s of zone %s changed: %s; %d tenants to check", name, zone, after, len(tenants)
+        )
+        self.evaluate_many(tenants, received)
 
     def on_tenant(self, event: str | None, body: Mapping[str, Any]) -> None:
         received = self.clock()
         self._store_tenant(body, deleted=event == "DELETED")
         if event != "DELETED" and not (body.get("metadata") or {}).get("deletionTimestamp"):
-            self.evaluate(body["metadata"]["name"], received)
+            self.submit(body["metadata"]["name"], received)
 
     def _tenants_in_zone(self, zone: str) -> list[str]:
         with self._guard:
@@ -220,34 +226,60 @@ class FailoverEngine:
 
     def evaluate_many(self, tenants: Iterable[str], received: float) -> None:
         """Many tenants at once (a node or zone lost): in parallel, each under its own lock."""
-        tenants = list(tenants)
-        if len(tenants) <= 1:
-            for t in tenants:
-                self.evaluate(t, received)
-            return
+        for tenant in tenants:
+            self.submit(tenant, received)
+
+    def submit(self, tenant: str, received: float | None = None) -> None:
+        """Evaluate in the engine's own thread pool and return at once.
+
+        The handlers call this from Kopf's event loop: the decision never waits in the queue
+        of Kopf's shared executor behind slower handlers (reconciliations, re-checks).
+        """
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="failover")
-        futures = [
-            self._pool.submit(contextvars.copy_context().run, self.evaluate, t, received)
-            for t in tenants
-        ]
-        for future in futures:
-            future.result()
+        context = contextvars.copy_context()  # kopf.event needs the handler's context
+        self._pool.submit(context.run, self.evaluate, tenant, received)
+
+    def submit_recheck(self, tenant: str) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="failover")
+        self._pool.submit(contextvars.copy_context().run, self.recheck, tenant)
 
     def evaluate(self, tenant: str, received: float | None = None) -> Outcome | None:
-        """Decide for one tenant and carry the decision out; safe to call at any time."""
+        """Decide for one tenant and carry the decision out; safe to call at any time.
+
+        Never waits for another evaluation of the same tenant: it marks the tenant dirty and
+        returns, and the running one evaluates once more when it is done. Blocking here would
+        park Kopf's worker threads behind a slow promotion while other tenants' signals queue.
+        """
+        lock = self._lock(tenant)
+        if not lock.acquire(blocking=False):
+            with self._guard:
+                self._dirty.add(tenant)
+                self._dirty_since.setdefault(tenant, received or self.clock())
+            return None
+        outcome = None
         try:
-            with self._lock(tenant):
-                return self._evaluate(tenant, received if received is not None else self.clock())
-        except Halted:
-            raise
-        except kube.KubeError as exc:
-            log.warning(
-                "failover of %s: API error %s; the next event or re-check retries", tenant, exc
-            )
-        except Exception:
-            log.exception("failover of %s failed; the next event or re-check retries", tenant)
-        return None
+            while True:
+                try:
+                    outcome = self._evaluate(
+                        tenant, received if received is not None else self.clock()
+                    )
+                except Halted:
+                    raise
+                except kube.KubeError as exc:
+                    log.warning(
+                        "failover of %s: API error %s; retried on the next event", tenant, exc
+                    )
+                except Exception:
+                    log.exception("failover of %s failed; retried on the next event", tenant)
+                with self._guard:
+                    if tenant not in self._dirty:
+                        return outcome
+                    self._dirty.discard(tenant)
+                    received = self._dirty_since.pop(tenant, None)
+        finally:
+            lock.release()
 
     def _evaluate(self, tenant: str, received: float) -> Outcome | None:
         with self._guard:
@@ -267,6 +299,10 @@ class FailoverEngine:
             self.signal_at.setdefault(tenant, received)
         if decision.action == Action.PROMOTE:
             outcome = self._promote(tenant, body, state, world, decision)
+        elif decision.action == Action.HOLD and decision.retry_after is not None:
+            retry = threading.Timer(decision.retry_after + 0.05, self.submit, (tenant,))
+            retry.daemon = True
+            retry.start()
         elif decision.reason == Reason.NO_STANDBY and tenant not in self.failed:
             self.failed.add(tenant)
             self.emit(body, "Warning", Reason.NO_STANDBY.value, decision.message)
@@ -308,6 +344,16 @@ class FailoverEngine:
                 "reason": decision.reason.value,
             }
         self._run(tenant, body, steps, state.epoch, record)
+        log.info(
+            "%s: %s -> %s (%s), epoch %d, %.3f s after the signal, writes took %.3f s",
+            tenant,
+            decision.from_zone,
+            decision.to_zone,
+            decision.reason.value,
+            state.epoch + 1,
+            self.clock() - signal,
+            self.clock() - now,
+        )
         self.signal_at.pop(tenant, None)
         self.failed.discard(tenant)
         kind = "Normal" if decision.planned or decision.reason == Reason.INITIAL else "Warning"

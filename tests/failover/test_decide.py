@@ -148,3 +148,11 @@ def test_converge_fences_a_stale_active_coming_back():
     steps = converge_plan(POLICY, State("a", 4), stale, 4, NOW)
     assert [s.pod for s in steps if isinstance(s, LabelWrite)] == ["pbx-b-0"]
     assert dict(steps[0].labels)[ROLE_LABEL] == "fenced"
+
+
+def test_initial_election_waits_a_little_for_the_preferred_zone():
+    w = world(ready=("a", "c"))  # 'b' comes first in POLICY but is still starting
+    young = decide(POLICY, State(created_at=NOW - 5), w, NOW)
+    assert (young.action, young.reason) == (Action.NONE, Reason.WAITING)
+    old = decide(POLICY, State(created_at=NOW - 60), w, NOW)
+    assert (old.action, old.to_zone) == (Action.PROMOTE, "a")

@@ -95,6 +95,7 @@ def tenant_state(tenant: Body) -> State:
         last_promotion_at=parse_time(last.get("at")),
         last_from_zone=last.get("from"),
         switchover_to=annotations.get(SWITCHOVER_ANNOTATION) or None,
+        created_at=parse_time(_meta(tenant).get("creationTimestamp")),
     )
 
 

@@ -108,6 +108,13 @@ class State:
     last_promotion_at: float | None = None
     last_from_zone: str | None = None
     switchover_to: str | None = None
+    created_at: float | None = None  # the tenant's creation: bounds the initial-election wait
+
+
+#: A new tenant waits this long for the PBX of its first healthy zone before electing another
+#: one: its pods start one after the other, and electing whichever is ready first would pile
+#: every tenant's active into the zone whose pods happen to start first.
+INITIAL_GRACE_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -192,6 +199,8 @@ def decide(policy: Policy, state: State, world: World, now: float) -> Decision:
             unhealthy_zones=unhealthy,
         )
     candidates = _candidates(policy, state, world, in_interval)
+    if reason == Reason.INITIAL and candidates and _still_starting(policy, state, world, now):
+        candidates = []
     if not candidates:
         waiting = state.active_zone is None and not unhealthy
         return Decision(
@@ -250,6 +259,15 @@ def _candidates(policy: Policy, state: State, world: World, in_interval: bool) -
         if others:
             return others
     return healthy
+
+
+def _still_starting(policy: Policy, state: State, world: World, now: float) -> bool:
+    """True while a new tenant's preferred PBX (first healthy zone) may still become ready."""
+    if state.created_at is None or now - state.created_at >= INITIAL_GRACE_SECONDS:
+        return False
+    first = next((z for z in policy.zone_order if zone_health(world, z) is None), None)
+    pod = zone_pod(world, first) if first else None
+    return first is not None and (pod is None or pod_health(world, pod) is not None)
 
 
 def _switchover(policy: Policy, state: State, world: World, unhealthy: tuple[str, ...]) -> Decision:

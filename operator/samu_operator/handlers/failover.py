@@ -84,25 +84,25 @@ def stop_failover(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.event("v1", "pods", labels={lbl.COMPONENT: lbl.PBX, lbl.TENANT: kopf.PRESENT})
-def pbx_pod_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def pbx_pod_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _engine(memo).on_pod(type, body)
 
 
 @kopf.on.event("v1", "nodes")
-def node_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def node_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _engine(memo).on_node(type, body)
 
 
 @kopf.on.event(*TENANTS)
-def tenant_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def tenant_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _engine(memo).on_tenant(type, body)
 
 
-@kopf.timer(*TENANTS, interval=float(os.environ.get(RECHECK_ENV, "2")))
-def failover_recheck(name: str, memo: kopf.Memo, **_: Any) -> None:
+@kopf.timer(*TENANTS, interval=float(os.environ.get(RECHECK_ENV, "5")))
+async def failover_recheck(name: str, memo: kopf.Memo, **_: Any) -> None:
     """Flap-guard retries, unfencing after the interval, and a re-list against missed events."""
     global _last_tick
     _last_tick = time.monotonic()
     engine = _engine(memo)
-    engine.recheck(name)
+    engine.submit_recheck(name)
     metrics.set_active(name, engine.active_zone(name), engine.standbys(name))
