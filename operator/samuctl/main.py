@@ -14,6 +14,7 @@ COMMANDS: tuple[str, ...] = (
     "samuctl.commands.tenant",
     "samuctl.commands.crd",
     "samuctl.commands.plan",
+    "samuctl.commands.drill",
     "samuctl.commands.edge",
 )
 
