@@ -7,7 +7,7 @@ any interference. Input on stdin, output on stdout, both JSON.
 One JSON request per line on stdin, one JSON reply per line on stdout, until stdin closes
 (one child serves a whole test session: loading the library costs more than a render).
 
-Request:  {"action": "lint" | "render", "chart": PATH, "values": {...},
+Request:  {"action": "lint" | "render" | "package", "chart": PATH, "values": {...},
            "name": "samu", "namespace": "samu-system", "kube_version": "v1.29.0"}
 Response: {"ok": true, "result": ...} or {"ok": false, "error": "...", "type": "..."}
 """
@@ -42,6 +42,8 @@ def run(request: dict[str, Any]) -> Any:
                 "crds": chart.crds,
                 "files": [f["name"] for f in chart.files],
             }
+    if request["action"] == "package":
+        return helm.package(request["chart"], destination=request["destination"])
     if request["action"] == "version":
         return {"sdk": helm.helm_sdk_version(), "c": helm.helm_c_version()}
     raise ValueError(f"unknown action {request['action']!r}")
