@@ -106,9 +106,14 @@ class OperatorInThread:
     """The real operator (every handler of samu_operator.handlers) in its own thread + loop."""
 
     def __init__(
-        self, url: str, *, priority: int | None = None, peering: str | None = None
+        self,
+        url: str,
+        *,
+        priority: int | None = None,
+        peering: str | None = None,
+        replica: str = "",
     ) -> None:
-        self.url, self.priority, self.peering = url, priority, peering
+        self.url, self.priority, self.peering, self.replica = url, priority, peering, replica
         self.stop_flag = threading.Event()
         self.ready_flag = threading.Event()
         self.thread: threading.Thread | None = None
@@ -131,6 +136,7 @@ class OperatorInThread:
                         priority=self.priority,
                         stop_flag=self.stop_flag,
                         ready_flag=self.ready_flag,
+                        memo=kopf.Memo(replica=self.replica),
                     )
                 )
 

@@ -90,7 +90,9 @@ class FailoverEngine:
     emit: Emit = lambda body, kind, reason, message: None
     clock: Callable[[], float] = time.time
     workers: int = 16
+    name: str = ""  # which operator replica this engine belongs to (logs, tests)
     halt_after_steps: int | None = None  # test hook: stop executing a plan after N writes
+    halted: bool = False
     pods: dict[str, dict[str, Body]] = field(default_factory=dict)  # tenant -> pod -> body
     nodes: dict[str, Body] = field(default_factory=dict)
     tenants: dict[str, Body] = field(default_factory=dict)
@@ -252,6 +254,8 @@ class FailoverEngine:
         returns, and the running one evaluates once more when it is done. Blocking here would
         park Kopf's worker threads behind a slow promotion while other tenants' signals queue.
         """
+        if self.halted:
+            return None  # the test hook made this operator 'die': it does nothing any more
         lock = self._lock(tenant)
         if not lock.acquire(blocking=False):
             with self._guard:
@@ -266,7 +270,8 @@ class FailoverEngine:
                         tenant, received if received is not None else self.clock()
                     )
                 except Halted:
-                    raise
+                    log.warning("%s: halted mid-promotion (test hook)", tenant)
+                    return None
                 except kube.KubeError as exc:
                     log.warning(
                         "failover of %s: API error %s; retried on the next event", tenant, exc
@@ -374,6 +379,7 @@ class FailoverEngine:
         ns = namespace_of(tenant)
         for i, step in enumerate(steps):
             if self.halt_after_steps is not None and i >= self.halt_after_steps:
+                self.halted = True
                 raise Halted(f"halted after {i} writes of {tenant}'s plan")
             if isinstance(step, LabelWrite):
                 patch = {"metadata": {"labels": dict(step.labels)}}

@@ -64,7 +64,7 @@ def start_failover(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
     """A fresh engine per operator run; peering records that expire after a few seconds,
     so that a standby replica takes over fast when the active one's zone dies."""
     settings.peering.lifetime = int(os.environ.get(PEERING_LIFETIME_ENV, "4"))
-    engine = FailoverEngine(emit=_emit)
+    engine = FailoverEngine(emit=_emit, name=str(memo.get("replica", "")))
     engine.on_promoted.append(_observe)
     memo["failover"] = engine
     engines.append(engine)
