@@ -14,6 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: setup
 	$(BIN)/samuctl tenant validate helm/samu-operator/examples/*.yaml
 	$(BIN)/samuctl plan --stack dev --out out/plan
+	$(BIN)/samuctl drill --tenants 10
 
 test: setup debs lint
 	$(BIN)/pytest -q -p no:cacheprovider tests --ignore=tests/infra
