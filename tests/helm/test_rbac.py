@@ -190,6 +190,10 @@ def _contains(live: dict, edit: dict) -> bool:
 
 @pytest.mark.e2e
 async def test_chart_rbac_equals_the_operators_calls(monkeypatch):
+    import samu_operator.handlers as handlers
+
+    if "failover" not in getattr(handlers, "__all__", ()):
+        pytest.skip("samu_operator.handlers does not load the failover handlers yet (issue 5)")
     monkeypatch.setenv("SAMU_OPERATOR_METRICS_PORT", "0")
     monkeypatch.setenv("SAMU_OPERATOR_RECHECK_SECONDS", "1")
     monkeypatch.setenv("SAMU_FAILOVER_RECHECK_SECONDS", "1")
