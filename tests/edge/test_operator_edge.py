@@ -14,8 +14,8 @@ os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
 os.environ.setdefault("SAMU_FAILOVER_RECHECK_SECONDS", "1")
 os.environ.setdefault("SAMU_OPERATOR_PEERING_LIFETIME", "3")
 
+from samu_operator.edge import sidecar as edge_handler
 from samu_operator.edge.rpc import RpcError
-from samu_operator.handlers import edge as edge_handler
 from samu_operator.kubelet import EmulatedCluster
 from tests.edge.conftest import Lab
 from tests.edge.harness import missing_binaries

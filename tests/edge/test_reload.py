@@ -45,3 +45,21 @@ def test_changes_within_one_second_all_reach_kamailio(lab: Lab) -> None:
     assert _lookup(lab, "n+33466000017")
     run = lab.caller(number="+33466000017").run(rate=20, calls=5)
     assert run.failed_setups == 0
+
+
+def test_sidecar_module_registers_no_operator_handler() -> None:
+    """The edge pod's sidecar runs `kopf run -m samu_operator.edge.sidecar`: it must not pull
+    in the operator's handlers (it would reconcile and fail over tenants a second time)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kopf, samu_operator.edge.sidecar\n"
+        "assert not [m for m in sys.modules if m.startswith('samu_operator.handlers')]\n"
+        "names = {h.id for h in kopf.get_default_registry()._watching.get_all_handlers()}\n"
+        "assert names == {'edge_tenant_event'}, names\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,12 +1,18 @@
-"""Kopf shell of the SIP edge: on every SamuTenant change (spec or status: a promotion, a
+"""Kopf handlers of the SIP edge: on every SamuTenant change (spec or status: a promotion, a
 fenced PBX, a new tenant), re-render the routing table from all tenants, write it and reload
 Kamailio at run time; collect the records of calls dropped with their PBX.
 
-It runs where the edge's table directory is writable and its RPC port reachable: set
-``SAMU_EDGE_DIR`` (the directory Kamailio reads, e.g. an emptyDir shared with it in the edge
-pod) and ``SAMU_EDGE_RPC_URL`` (``http://127.0.0.1:8080/RPC``). Without them it does nothing,
-so the same handler package serves the operator and an edge-sync sidecar. Watching uses
-``on.event`` (no state stored on the tenants), so several edge replicas may each run one.
+They run where the edge's table directory is writable and its RPC port reachable: set
+``SAMU_EDGE_DIR`` (the directory Kamailio reads, an emptyDir shared with it in the edge pod)
+and ``SAMU_EDGE_RPC_URL`` (``http://127.0.0.1:8080/RPC``); without them they do nothing.
+The edge pod's sidecar runs this module alone::
+
+    kopf run --standalone --all-namespaces -m samu_operator.edge.sidecar
+
+(not ``samu_operator.handlers.edge``: importing anything under ``samu_operator.handlers``
+runs the package's ``__init__``, which registers every operator handler, and a sidecar must
+never reconcile or fail over tenants). ``on.event`` stores nothing on the tenants, so every
+edge replica may run its own sidecar.
 """
 
 import asyncio
