@@ -103,8 +103,8 @@ _DRIFT = (
 
 async def _scenario(cluster: EmulatedCluster) -> None:
     """Onboard two tenants (one with a partner, one whose recordings go with it), then, two
-    at a time to keep the test short: a spec update and a planned switchover; a deletion,
-    drift and a failover on an unready pod; the other deletion."""
+    at a time to keep the test short: a spec update and a planned switchover; a deletion and
+    a failover on an unready pod; then drift; the other deletion."""
     first, second = tenant_doc("30"), tenant_doc("13", partner="samu-30")
     second["spec"]["recording"]["deleteWithTenant"] = True
     for doc in (first, second):
@@ -115,14 +115,28 @@ async def _scenario(cluster: EmulatedCluster) -> None:
     def status(name: str) -> dict:
         return (tenant(cluster, name) or {}).get("status") or {}
 
+    def onboarded(name: str) -> bool:
+        """Its objects applied and its first zone elected active (the operator's work, not
+        the status bookkeeping, is what this test observes)."""
+        applied = len(cluster.emulator.objects_of("apps/v1/statefulsets", name)) == 3
+        return applied and status(name).get("activeZone") == "a"
+
     for name in (a, b):
-        await wait_for(lambda n=name: status(n).get("phase") == "Ready", 40, f"{name} Ready")
+        try:
+            await wait_for(lambda n=name: onboarded(n), 40, f"{name} onboarded")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; status: {status(name)}") from None
     # Update of a (capacity, a queue, the PBX image: quota, PBX config and StatefulSets
     # change) while b switches over to zone c on purpose.
     spec = tenant(cluster, a)["spec"]
     queues = [{**q, "maxWaitSeconds": q.get("maxWaitSeconds", 60) + 5} for q in spec["queues"]]
     image = spec["pbx"]["image"].rsplit(":", 1)[0] + ":20.10.1"
     generation = tenant(cluster, a)["metadata"].get("generation", 1) + 1
+
+    def quota(name: str) -> object:
+        return (cluster.emulator.read("v1/resourcequotas", name, "tenant-quota") or {}).get("spec")
+
+    quota_before = quota(a)
     patch = {
         "spec": {
             "capacity": {"agents": 45, "maxConcurrentCalls": 130},
@@ -136,20 +150,25 @@ async def _scenario(cluster: EmulatedCluster) -> None:
     await cluster.emulator.merge(TENANTS, None, b, switch)
     await wait_for(
         lambda: (
-            status(a).get("observedGeneration") == generation
+            quota(a) != quota_before
             and image in str(cluster.emulator.read("apps/v1/statefulsets", a, "pbx-c"))
         ),
         30,
         "update of samu-30 applied",
     )
     await wait_for(lambda: status(b).get("activeZone") == "c", 30, "switchover of samu-13")
-    # Deletion of b (its recordings with it, as its spec says) while a drifts (a child
-    # deleted, children edited by hand) and its active PBX goes unready.
+    # Deletion of b (its recordings with it, as its spec says) while a's active PBX goes
+    # unready. What counts is the operator's calls: wait for its work, not for the finalizer.
     await cluster.emulator.kubectl_delete(TENANTS, None, b)
+    await cluster.kubelet.set_pod_ready(a, "pbx-a-0", False)
+    await wait_for(lambda: status(a).get("activeZone") == "b", 30, "failover of samu-30")
+    await wait_for(
+        lambda: cluster.emulator.read("v1/namespaces", None, b) is None, 30, "samu-13 removed"
+    )
+    # Drift on a, once it is quiet: a child deleted, children edited by hand.
     await cluster.emulator.kubectl_delete("v1/configmaps", a, "pbx-config")
     for key, child, edit in _DRIFT:
         await cluster.emulator.merge(key, a, child, edit)
-    await cluster.kubelet.set_pod_ready(a, "pbx-a-0", False)
 
     def drifted() -> list[str]:
         left = [
@@ -162,14 +181,9 @@ async def _scenario(cluster: EmulatedCluster) -> None:
         return left
 
     try:
-        await wait_for(lambda: not drifted(), 30, "drift corrected")
+        await wait_for(lambda: not drifted(), 40, "drift corrected")
     except AssertionError as exc:
         raise AssertionError(f"{exc}: still drifted {drifted()}") from None
-    await wait_for(lambda: status(a).get("activeZone") == "b", 30, "failover of samu-30")
-    # What counts here is the operator's calls: wait for its deletion work, not the finalizer.
-    await wait_for(
-        lambda: cluster.emulator.read("v1/namespaces", None, b) is None, 30, "samu-13 removed"
-    )
     # Deletion of a: its recordings (PVCs) and Namespace are kept.
     await cluster.emulator.kubectl_delete(TENANTS, None, a)
     await wait_for(
