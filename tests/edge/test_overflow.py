@@ -83,3 +83,21 @@ def test_tenant_without_pbx_nor_partner_gets_503_and_a_counted_failure(lab: Lab)
     assert 'samu_edge_setup_failures_total{samu="samu-48"} 1 ' in metrics
     assert 'samu_edge_call_attempts_total{samu="samu-48"} 1 ' in metrics
     assert lab.caller(number="+33466000015").run(rate=20, calls=5).failed_setups == 0
+
+
+def test_tenant_at_its_max_concurrent_calls_overflows_the_next_ones(lab: Lab) -> None:
+    lab.add_pbx("samu-30", "a")
+    lab.add_pbx("samu-30", "b")
+    lab.add_pbx("samu-34", "a")
+    lab.add_pbx("samu-34", "b")
+    small = tenant_doc("30", numbers=["+33466000015"], partner="samu-34")
+    small["spec"]["capacity"] = {"agents": 1, "maxConcurrentCalls": 2}
+    lab.start([small, tenant_doc("34", numbers=["+33467000015"])])
+    # six calls of 3 s, one every 100 ms: the first two fill SAMU 30
+    run = lab.caller(number="+33466000015").start(10, 6, hold_ms=3000).wait()
+
+    assert run.failed_setups == 0
+    assert run.by_pbx() == {"samu-30-a": 2, "samu-34-a": 4}
+    assert 'samu_edge_overflowed_total{samu="samu-30"} 4 ' in _metrics(lab)
+    # once they hang up, SAMU 30 takes calls again
+    assert lab.caller(number="+33466000015").run(rate=10, calls=2).by_pbx() == {"samu-30-a": 2}

@@ -9,7 +9,8 @@ Two texts come out, both read by the Kamailio config in helm/samu-edge/files/:
   ``dispatcher.reload`` forgets probe state and would otherwise send calls to it again;
 - the routing map (a db_text table loaded into Kamailio's htable ``routing``): called
   number -> set, département -> set (a bare "15" from the carrier), set -> tenant name
-  (counter label), set -> partner set (débordement), set -> overflow delay in ms.
+  (counter label), set -> partner set (débordement), set -> overflow delay in ms,
+  set -> capacity.maxConcurrentCalls (beyond it, calls go to the partner).
 
 Input is plain data (the tenants as the API server returns them, camelCase), so the Kopf
 handler, ``samuctl edge render`` and the tests all call the same function.
@@ -87,6 +88,7 @@ class TenantRoute:
     partner: str | None = None
     partner_set: int | None = None
     overflow_after_ms: int | None = None
+    max_calls: int | None = None
 
     @property
     def live(self) -> tuple[Destination, ...]:
@@ -115,6 +117,8 @@ class RoutingTable:
             rows.append((f"t{s}", route.tenant))
             rows.append((f"d{route.department}", s))
             rows.extend((f"n{number}", s) for number in route.numbers)
+            if route.max_calls is not None:
+                rows.append((f"c{s}", route.max_calls))
             if route.partner_set is not None:
                 rows.append((f"o{s}", route.partner_set))
                 if route.overflow_after_ms is not None:
@@ -146,6 +150,7 @@ class RoutingTable:
                     "partner": r.partner,
                     "partnerSet": r.partner_set,
                     "overflowAfterMs": r.overflow_after_ms,
+                    "maxCalls": r.max_calls,
                     "destinations": [
                         {
                             "uri": d.uri,
@@ -225,6 +230,7 @@ def build_routing(
                 partner=partner,
                 partner_set=partner_set,
                 overflow_after_ms=(spec.overflow.after_seconds * 1000 if spec.overflow else None),
+                max_calls=spec.capacity.max_concurrent_calls,
             )
         )
     return RoutingTable(tuple(routes), tuple(warnings))
