@@ -73,7 +73,10 @@ def test_configmap_carries_every_file_of_files_unchanged():
 def test_seed_tables_are_what_the_operator_writes_for_no_tenant():
     seed = _config_maps()["seed"]["data"]
     empty = build_routing([])
-    assert seed == {"dispatcher.list": empty.dispatcher_list(), "routing": empty.routing_map()}
+    assert seed == {"dispatcher.list": empty.dispatcher_list(), "routing": empty.routing_map()}, (
+        "the seed ConfigMap in helm/samu-edge/templates/configmap.yaml must follow the table "
+        "format of samu_operator.core.routing"
+    )
 
 
 def _pod(values=None) -> dict:
