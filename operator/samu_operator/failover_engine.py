@@ -98,6 +98,7 @@ class FailoverEngine:
     tenants: dict[str, Body] = field(default_factory=dict)
     signal_at: dict[str, float] = field(default_factory=dict)  # tenant -> first bad signal
     failed: set[str] = field(default_factory=set)  # tenants reported without a standby
+    failed_message: dict[str, str] = field(default_factory=dict)
     services: dict[str, int | None] = field(default_factory=dict)  # tenant -> Service epoch
     resync_every: float = 15.0
     _synced: dict[str, float] = field(default_factory=dict)  # tenant -> last full pod list
@@ -310,11 +311,12 @@ class FailoverEngine:
             retry.start()
         elif decision.reason == Reason.NO_STANDBY and tenant not in self.failed:
             self.failed.add(tenant)
-            self.emit(body, "Warning", Reason.NO_STANDBY.value, decision.message)
+            self.failed_message[tenant] = decision.message
             for hook in self.on_promoted:
                 hook(tenant, decision, None)
+            self._emit(body, "Warning", Reason.NO_STANDBY.value, decision.message)
         if decision.reason == Reason.SWITCHOVER_REJECTED:
-            self.emit(body, "Warning", decision.reason.value, decision.message)
+            self._emit(body, "Warning", decision.reason.value, decision.message)
         if switchover_settled(state, decision):
             self._clear_switchover(tenant)
         with self._guard:
@@ -330,6 +332,13 @@ class FailoverEngine:
         steps = converge_plan(policy, fresh_state, fresh_world, service_epoch, now, stamps)
         self._run(tenant, body, steps)
         return outcome
+
+    def _emit(self, body: Body, kind: str, reason: str, message: str) -> None:
+        """An Event is visibility, never a reason to stop a failover half-way."""
+        try:
+            self.emit(body, kind, reason, message)
+        except Exception:
+            log.exception("%s: Event %s not posted", body["metadata"]["name"], reason)
 
     # --- execution --------------------------------------------------------------------------
     def _promote(
@@ -361,10 +370,12 @@ class FailoverEngine:
         )
         self.signal_at.pop(tenant, None)
         self.failed.discard(tenant)
-        kind = "Normal" if decision.planned or decision.reason == Reason.INITIAL else "Warning"
-        self.emit(body, kind, decision.reason.value, f"{decision.message}, epoch {state.epoch + 1}")
         for hook in self.on_promoted:
             hook(tenant, decision, seconds if record else None)
+        kind = "Normal" if decision.planned or decision.reason == Reason.INITIAL else "Warning"
+        self._emit(
+            body, kind, decision.reason.value, f"{decision.message}, epoch {state.epoch + 1}"
+        )
         return Outcome(decision, promoted=True, seconds=seconds if record else None)
 
     def _run(

@@ -73,9 +73,13 @@ async def test_no_standby_available_reports_failed(cluster, operator):
     await wait_for(lambda: events(cluster, "NoStandby"), 20, "a NoStandby Event")
     assert status(cluster, name)["activeZone"] == "a"  # nothing to promote: nothing moved
     assert status(cluster, name)["epoch"] == 1
+    await wait_for(lambda: status(cluster, name).get("phase") == "Failed", 20, "phase Failed")
+    ready = next(c for c in status(cluster, name)["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "NoStandby")
     # As soon as a PBX is ready again, it is promoted.
     await cluster.kubelet.set_pod_ready(name, "pbx-b-0", True)
     await wait_for(lambda: settled(cluster, name, "b", 2), 20, "promotion once b is ready")
+    await wait_for(lambda: status(cluster, name).get("phase") != "Failed", 20, "phase recovers")
 
 
 async def test_planned_switchover_moves_the_active_and_clears_the_request(cluster, operator):

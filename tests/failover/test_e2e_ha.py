@@ -1,6 +1,7 @@
 """The operator survives itself: a restart in the middle of a promotion, a second replica
 taking over (Kopf peering, distinct priorities), and a zone loss under many tenants."""
 
+import asyncio
 import datetime
 
 import pytest
@@ -63,6 +64,17 @@ async def _two_replicas(cluster, tag: str):
     standby = OperatorInThread(cluster.url, priority=100, peering=PEERING, replica=f"{tag}-2")
     standby.start()
     second = await wait_for(lambda: _engine_of(f"{tag}-2"), 30, "second replica started")
+    # Kopf starts its watchers alongside the peering watcher: a new low-priority replica may
+    # act for an instant before it sees the other's record (the epoch compare-and-swap keeps
+    # that safe). Let it see both records before the test starts counting who acts.
+    await wait_for(
+        lambda: (
+            len((cluster.emulator.read(PEERINGS, None, PEERING) or {}).get("status") or {}) >= 2
+        ),
+        30,
+        "both replicas in the peering",
+    )
+    await asyncio.sleep(1.0)
     return active, standby, first, second
 
 
@@ -72,11 +84,12 @@ async def test_second_replica_takes_over_when_the_active_one_stops(cluster):
         active_did = _record_promotions(active_engine)
         standby_did = _record_promotions(standby_engine)
         name = await onboard(cluster, "36")
-        assert (name, "a") in active_did and not standby_did, "the standby replica must pause"
+        await wait_for(lambda: (name, "a") in active_did, 10, "the active replica elected")
+        assert not standby_did, "the standby replica must pause"
         await active.stop()  # the active replica goes away (its peering record with it)
         await cluster.kubelet.set_pod_ready(name, "pbx-a-0", False)
         await wait_for(lambda: settled(cluster, name, "b", 2), 20, "failover by the standby")
-        assert (name, "b") in standby_did, (active_did, standby_did, failover.engines[-3:])
+        await wait_for(lambda: (name, "b") in standby_did, 10, "the standby replica acted")
     finally:
         await active.stop()
         await standby.stop()
@@ -90,7 +103,8 @@ async def test_second_replica_takes_over_when_the_active_ones_zone_dies(cluster)
         active_did = _record_promotions(active_engine)
         standby_did = _record_promotions(standby_engine)
         name = await onboard(cluster, "37")
-        assert (name, "a") in active_did and not standby_did, "the standby replica must pause"
+        await wait_for(lambda: (name, "a") in active_did, 10, "the active replica elected")
+        assert not standby_did, "the standby replica must pause"
         peering = cluster.emulator.read(PEERINGS, None, PEERING) or {}
         records = dict(peering.get("status") or {})
         await active.stop()
@@ -101,7 +115,7 @@ async def test_second_replica_takes_over_when_the_active_ones_zone_dies(cluster)
         await cluster.emulator.merge(PEERINGS, None, PEERING, {"status": alive})
         await cluster.kubelet.set_pod_ready(name, "pbx-a-0", False)
         await wait_for(lambda: settled(cluster, name, "b", 2), 30, "failover by the standby")
-        assert (name, "b") in standby_did, (active_did, standby_did, failover.engines[-3:])
+        await wait_for(lambda: (name, "b") in standby_did, 10, "the standby replica acted")
     finally:
         await active.stop()
         await standby.stop()

@@ -4,6 +4,8 @@ Rules (in this order):
 
 1. The spec cannot work (``problem`` set: unknown zone, missing partner, apply error) ->
    ``Failed``; Reconciled=False and Ready=False with the problem's reason.
+   The failover part found no PBX to promote (``failover_problem``) -> ``Failed``;
+   Ready=False with its reason (NoStandby), Reconciled stays True (the objects are fine).
 2. A failover is under way (``failing_over``) -> ``FailingOver``; Ready=False.
 3. An active PBX exists in status (``active_zone`` set, i.e. the failover part elected one):
    Ready needs that active PBX ready; then every PBX ready -> ``Ready``, some standby not
@@ -51,6 +53,8 @@ class StatusFacts:
     generation: int | None = None
     #: Roles already known (pod labels, else status; set by the failover part): kept.
     roles: Mapping[str, str] = field(default_factory=dict)
+    #: The failover part found no PBX to promote (active lost, no ready standby): Failed.
+    failover_problem: Problem | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ def outcome(facts: StatusFacts) -> StatusOutcome:
             Phase.FAILED, ("False", p.reason, p.message), ("False", p.reason, p.message), p.message
         )
     applied = ("True", "Applied", "every object of the tenant matches its spec")
+    if facts.failover_problem is not None:
+        p = facts.failover_problem  # the objects are fine; no PBX can take the calls
+        return StatusOutcome(Phase.FAILED, ("False", p.reason, p.message), applied, p.message)
     ready = [z.zone for z in facts.zones if z.ready]
     not_ready = [z.zone for z in facts.zones if not z.ready]
     total = len(facts.zones)

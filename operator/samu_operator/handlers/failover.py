@@ -8,6 +8,7 @@ peering record disappears (clean stop) or expires (``settings.peering.lifetime``
 seconds: a zone loss leaves no time to say goodbye).
 """
 
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -15,9 +16,11 @@ from typing import Any
 
 import kopf
 
-from samu_operator import metrics
+from samu_operator import kube, metrics
 from samu_operator.core import labels as lbl
-from samu_operator.core.failover import Decision, Reason
+from samu_operator.core.facts import tenant_policy
+from samu_operator.core.failover import Decision, Reason, zone_pod
+from samu_operator.core.status import Problem, ZoneFact
 from samu_operator.failover_engine import FailoverEngine
 from samu_operator.handlers import state
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
@@ -66,16 +69,40 @@ def start_failover(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
     settings.peering.lifetime = int(os.environ.get(PEERING_LIFETIME_ENV, "4"))
     engine = FailoverEngine(emit=_emit, name=str(memo.get("replica", "")))
     engine.on_promoted.append(_observe)
+    engine.on_promoted.append(lambda tenant, *_: _refresh_phase(engine, tenant))
     memo["failover"] = engine
     engines.append(engine)
 
-    def facts(body: Mapping[str, Any]) -> tuple[str | None, bool]:
-        """For the onboarding part's status rule: active zone, and is a failover under way."""
+    def facts(body: Mapping[str, Any]) -> tuple[str | None, bool, Problem | None]:
+        """For the onboarding part's status rule: active zone, failover under way, and
+        the no-standby problem that makes the phase Failed."""
         status = body.get("status") or {}
         name = (body.get("metadata") or {}).get("name", "")
-        return status.get("activeZone"), name in engine.signal_at and name not in engine.failed
+        failed = engine.failed_message.get(name) if name in engine.failed else None
+        problem = Problem(Reason.NO_STANDBY.value, failed) if failed else None
+        failing = name in engine.signal_at and name not in engine.failed
+        return status.get("activeZone"), failing, problem
 
     state.set_failover_facts(facts)
+
+
+def _refresh_phase(engine: FailoverEngine, tenant: str) -> None:
+    """Rewrite phase/conditions through the onboarding part's rule and writer right after a
+    promotion or a NoStandby verdict, instead of waiting for its next event."""
+    with engine._guard:
+        body = engine.tenants.get(tenant)
+    if body is None or (body.get("status") or {}).get("observedGeneration") is None:
+        return  # not reconciled yet: the onboarding part writes the first status
+    world = engine.world(tenant)
+    zones = []
+    for zone in tenant_policy(body).zone_order:
+        pod = zone_pod(world, zone)
+        zones.append(ZoneFact(zone, pod.name if pod else None, bool(pod and pod.ready)))
+    roles = {p.zone: p.role for p in world.pods if p.role and not p.deleted}
+    try:
+        state.write_status(body, zones, state.previous_problem(body), None, roles)
+    except kube.KubeError as exc:
+        logging.getLogger(__name__).warning("status of %s not refreshed: %s", tenant, exc)
 
 
 @kopf.on.cleanup()

@@ -8,6 +8,7 @@ replacing ``failover_facts`` (see ``set_failover_facts``).
 """
 
 import datetime
+import json
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -22,7 +23,8 @@ from samu_operator.model.errors import tenant_errors
 from samu_operator.model.tenant import KIND
 
 Obj = dict[str, Any]
-FailoverFacts = Callable[[Mapping[str, Any]], tuple[str | None, bool]]
+#: (active zone, failing over?) or (active zone, failing over?, no-standby problem or None).
+FailoverFacts = Callable[[Mapping[str, Any]], tuple[Any, ...]]
 
 
 def _default_failover_facts(body: Mapping[str, Any]) -> tuple[str | None, bool]:
@@ -44,14 +46,28 @@ def now() -> str:
     return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_parsed: dict[str, tuple[SamuTenant | None, Problem | None]] = {}
+
+
 def parse(body: Mapping[str, Any]) -> tuple[SamuTenant | None, Problem | None]:
-    """The validated tenant, or the problem naming every invalid field and its fix."""
+    """The validated tenant, or the problem naming every invalid field and its fix.
+
+    Cached by the exact spec: every child and pod event of a tenant needs it.
+    """
     doc = {k: body.get(k) for k in ("apiVersion", "kind", "spec") if body.get(k) is not None}
     doc["metadata"] = {"name": body["metadata"]["name"]}
-    errors = tenant_errors(doc)
-    if errors:
-        return None, Problem("InvalidSpec", "; ".join(str(e) for e in errors))
-    return SamuTenant.model_validate(doc), None
+    key = json.dumps(doc, sort_keys=True, default=str)
+    found = _parsed.get(key)
+    if found is None:
+        errors = tenant_errors(doc)
+        if errors:
+            found = None, Problem("InvalidSpec", "; ".join(str(e) for e in errors))
+        else:
+            found = SamuTenant.model_validate(doc), None
+        if len(_parsed) > 4096:
+            _parsed.clear()
+        _parsed[key] = found
+    return found
 
 
 def feasibility(tenant: SamuTenant, zones: Iterable[str], tenants: Iterable[str]) -> Problem | None:
@@ -123,16 +139,32 @@ def write_status(
     ``generation`` is set by reconciliations only (observedGeneration); a role comes from the
     pod's role label when it has one, else from status, else standby.
     """
+    phase, patch = status_update(body, zones, problem, generation, pod_roles)
+    if patch is not None:
+        send_status(body["metadata"]["name"], patch)
+    return phase
+
+
+def send_status(name: str, patch: Mapping[str, Any]) -> None:
+    ref = kube.Ref(kube.TENANT_API, KIND, None, name)
+    kube.shared().merge(ref, {"status": dict(patch)}, subresource="status")
+
+
+def status_update(
+    body: Mapping[str, Any],
+    zones: list[ZoneFact],
+    problem: Problem | None,
+    generation: int | None,
+    pod_roles: Mapping[str, str] | None = None,
+) -> tuple[str, dict[str, Any] | None]:
+    """(phase, the status merge patch or None when nothing changed): no API call."""
     status = body.get("status") or {}
-    active, failing = failover_facts(body)
+    active, failing, *more = failover_facts(body)
     roles = {p["zone"]: p["role"] for p in status.get("pbx") or [] if p.get("role")}
     roles |= dict(pod_roles or {})
-    facts = StatusFacts(zones, problem, active, failing, generation, roles)
+    facts = StatusFacts(zones, problem, active, failing, generation, roles, *more[:1])
     patch = status_patch(facts, status.get("conditions") or [], now())
-    if not same_status(patch, status):
-        ref = kube.Ref(kube.TENANT_API, KIND, None, body["metadata"]["name"])
-        kube.shared().merge(ref, {"status": patch}, subresource="status")
-    return str(patch["phase"])
+    return str(patch["phase"]), None if same_status(patch, status) else patch
 
 
 def previous_problem(body: Mapping[str, Any]) -> Problem | None:
