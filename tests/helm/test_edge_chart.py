@@ -164,7 +164,7 @@ def test_routing_sidecar_may_only_read_tenants():
     assert rule == {
         "apiGroups": ["samu-platform.io"],
         "resources": ["samutenants"],
-        "verbs": ["get", "list", "watch"],
+        "verbs": ["list", "watch"],
     }
     off = render(EDGE_CHART, {"routingSync": {"enabled": False}})
     assert "ClusterRole" not in off.kinds()

@@ -8,8 +8,11 @@ except the few calls listed in PRODUCTION_ONLY with the reason the scenario may 
 """
 
 import asyncio
+import os
 import re
 import socket
+import subprocess
+import sys
 
 import pytest
 from kopf.testing import KopfRunner
@@ -18,7 +21,7 @@ from samu_operator import kube
 from samu_operator.core.fencing import SWITCHOVER_ANNOTATION
 from samu_operator.kubelet import EmulatedCluster
 from tests.helm import rbac
-from tests.helm.charts import OPERATOR_CHART, render
+from tests.helm.charts import EDGE_CHART, OPERATOR_CHART, render
 from tests.operator.harness import TENANTS, apply, tenant, tenant_doc, wait_for
 
 #: Granted although the scenario may not show them, each with why production needs it.
@@ -238,3 +241,51 @@ async def test_chart_rbac_equals_the_operators_calls(monkeypatch):
         f"{sorted(unused - set(PRODUCTION_ONLY))}"
     )
     assert set(PRODUCTION_ONLY) <= given, "PRODUCTION_ONLY lists what the chart does not grant"
+
+
+# --- the SIP edge's routing sidecar ---------------------------------------------------------
+
+
+@pytest.mark.e2e
+async def test_edge_chart_rbac_equals_the_sidecars_calls(tmp_path):
+    """The sidecar exactly as the edge chart runs it (command, args, environment), in its own
+    process (Kopf's registry is global: this pytest process has the operator's handlers),
+    logging in through a kubeconfig like in a pod; Kamailio is absent (reloads are retried)."""
+    rendered = render(EDGE_CHART)
+    pod = rendered.one("Deployment")["spec"]["template"]["spec"]
+    sidecar = next(c for c in pod["containers"] if c["name"] == "routing-sync")
+    env = {e["name"]: e["value"] for e in sidecar["env"] if "value" in e}
+    tables = tmp_path / "tables"
+    env["SAMU_EDGE_DIR"] = str(tables)
+    env["SAMU_EDGE_RPC_URL"] = f"http://127.0.0.1:{_free_port()}/RPC"
+    role = rendered.one("ClusterRole")
+    assert rbac.wildcards(role["rules"]) == []
+    async with EmulatedCluster() as cluster:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+            f'clusters: [{{name: e, cluster: {{server: "{cluster.url}"}}}}]\n'
+            "users: [{name: u, user: {}}]\n"
+            "contexts: [{name: c, context: {cluster: e, user: u}}]\n"
+        )
+        command = [sys.executable, "-m", *sidecar["command"], *sidecar["args"]]
+        assert sidecar["command"] == ["kopf"]
+        full_env = {**os.environ, **env, "KUBECONFIG": str(kubeconfig)}
+        full_env.pop(kube.SERVER_ENV, None)
+        with (tmp_path / "sidecar.log").open("w") as log:
+            proc = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                await apply(cluster, tenant_doc("30"))
+                routing = tables / "routing"
+                await wait_for(
+                    lambda: routing.exists() and "samu-30" in routing.read_text(),
+                    30,
+                    "the sidecar wrote samu-30's routes",
+                )
+            finally:
+                proc.terminate()
+                await asyncio.to_thread(proc.wait, 30)
+        calls = cluster.emulator.api_calls()
+    missing, unused = rbac.compare(rbac.observed_grants(calls), rbac.granted(role["rules"]))
+    assert missing == set(), (tmp_path / "sidecar.log").read_text()[-2000:]
+    assert unused == set()
