@@ -13,11 +13,12 @@ collector (the operator deletes its children itself), controllers (``kubelet.py`
 StatefulSet controller and the kubelet), server-side defaults, field selectors, PUT.
 """
 
+import contextvars
 import datetime
 import itertools
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -52,6 +53,9 @@ RESOURCES: tuple[tuple[str, str, bool, set[str]], ...] = (
     ("kopf.dev/v1/kopfpeerings", "KopfPeering", True, set()),
 )
 
+
+#: The request the current task serves (see SamuEmulator.__iter__).
+_serving: contextvars.ContextVar[rendering.Request] = contextvars.ContextVar("serving")
 
 _kmock_parse_path = parsing.parse_path
 
@@ -185,7 +189,28 @@ class SamuEmulator(KubernetesEmulator):
         obj = raw.get(key)
         return None if obj is None or obj.deleted else obj
 
+    def __iter__(self) -> Iterator[rendering.Request]:
+        """Only the request being served by the current task. kmock matches a request against
+        its reactions by scanning every request it ever recorded (quadratic: minutes for 100
+        tenants); the full log stays in ``requests_log``. (kmock's request views and slices,
+        unused here, see only the current request.)"""
+        request = _serving.get(None)
+        if request is not None:
+            yield request
+
+    @property
+    def requests_log(self) -> list[rendering.Request]:
+        """Every request received, oldest first (what ``api_calls`` summarises)."""
+        return list(self._requests)
+
     async def _handle(self, request: rendering.Request) -> Any:
+        token = _serving.set(request)  # aiohttp serves each request in its own task
+        try:
+            return await self._handle_in_flight(request)
+        finally:
+            _serving.reset(token)
+
+    async def _handle_in_flight(self, request: rendering.Request) -> Any:
         if request.resource is not None:
             async with self._lock:
                 await self._before(request)
@@ -346,8 +371,12 @@ class SamuEmulator(KubernetesEmulator):
     def api_calls(self) -> Counter[tuple[str, str, str]]:
         """(verb, group/version/plural[/subresource], 'cluster'|'namespaced') of every request."""
         calls: Counter[tuple[str, str, str]] = Counter()
-        for request in list(self):
-            if request.resource is None or request.action is None:
+        for request in self.requests_log:
+            if (
+                request.resource is None
+                or request.action is None
+                or request.resource.plural is None
+            ):
                 continue
             res = request.resource
             path = f"{res.group}/{res.version}/{res.plural}".lstrip("/")

@@ -36,7 +36,7 @@ def inventory(cluster, name):
 def creates_in(cluster, namespace, since):
     return [
         r
-        for r in list(cluster.emulator)[since:]
+        for r in cluster.emulator.requests_log[since:]
         if r.action is not None and r.action.value.lower() == "create" and r.namespace == namespace
     ]
 
@@ -58,7 +58,7 @@ async def test_restart_resumes_without_duplicates(cluster, operator):
         cluster, "samu-51", {"spec": {"capacity": {"agents": 50, "maxConcurrentCalls": 150}}}
     )
     await apply(cluster, tenant_doc("52"))
-    mark = len(list(cluster.emulator))
+    mark = len(cluster.emulator.requests_log)
     operator.start()
 
     await wait_for(

@@ -5,6 +5,7 @@ Each child event is checked against that one object's desired form (cached per t
 generation), so the operator's own writes cost a comparison, not a reconciliation.
 """
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,13 +57,14 @@ def _settled(body: dict[str, Any] | None) -> bool:
     )
 
 
-def correct_drift(
+async def correct_drift(
     event: kopf.RawEvent, tenant_index: kopf.Index, logger: kopf.Logger
 ) -> str | None:
     """Put one child back to its desired form; returns what was done (None: nothing).
 
-    The index's copy of the tenant decides cheaply that nothing drifted (our own writes);
-    before acting, the tenant is read afresh, so a child is never put back to a stale spec.
+    The index's copy of the tenant decides cheaply, in the loop, that nothing drifted (our
+    own writes: the common case); before acting, the tenant is read afresh in a thread, so a
+    child is never put back to a stale spec.
     """
     obj = event["object"]
     meta = obj.get("metadata") or {}
@@ -80,6 +82,12 @@ def correct_drift(
         policy.create_only or not drift.drifted(live, desired, policy.ignored)
     ):
         return None
+    return await asyncio.to_thread(_restore, name, ref, live, logger)
+
+
+def _restore(
+    name: str, ref: tuple[Any, Any, Any], live: dict[str, Any] | None, logger: kopf.Logger
+) -> str | None:
     api = kube.shared()
     fresh = api.get(kube.Ref(kube.TENANT_API, KIND, None, name))
     if not _settled(fresh):
@@ -111,7 +119,7 @@ def _register() -> None:
         kind = next(k for k, (p, _) in kube.KINDS.items() if p == plural)
 
         @kopf.on.event(group, version, plural, labels=MANAGED)
-        def on_child_event(
+        async def on_child_event(
             event: kopf.RawEvent,
             tenant_index: kopf.Index,
             logger: kopf.Logger,
@@ -121,14 +129,15 @@ def _register() -> None:
         ) -> None:
             # A list's items may lack kind/apiVersion (the API server omits them): fill them in.
             obj = dict(event["object"], apiVersion=_api, kind=_kind)
-            correct_drift({"type": event["type"], "object": obj}, tenant_index, logger)
+            await correct_drift({"type": event["type"], "object": obj}, tenant_index, logger)
 
 
 _register()
 
 
-def refresh_readiness(body: Mapping[str, Any], pbx_index: kopf.Index) -> None:
-    """Write the tenant's per-zone PBX readiness and phase when they changed."""
+async def refresh_readiness(body: Mapping[str, Any], pbx_index: kopf.Index) -> None:
+    """Write the tenant's per-zone PBX readiness and phase when they changed (the comparison
+    runs in the loop; only a write goes to a thread)."""
     meta, status = body.get("metadata") or {}, body.get("status") or {}
     generation = status.get("observedGeneration")
     if generation is None or meta.get("deletionTimestamp"):
@@ -140,22 +149,24 @@ def refresh_readiness(body: Mapping[str, Any], pbx_index: kopf.Index) -> None:
     pods = pods_by_zone(pbx_index, name)
     zones = state.zone_facts(tenant, pods)
     problem = problem or state.previous_problem(body)
-    phase = state.write_status(body, zones, problem, None, state.pod_roles(pods))
+    phase, patch = state.status_update(body, zones, problem, None, state.pod_roles(pods))
+    if patch is not None:
+        await asyncio.to_thread(state.send_status, name, patch)
     metrics.set_phase(name, phase)
 
 
 @kopf.on.event("pods", labels={lbl.COMPONENT: lbl.PBX, lbl.TENANT: kopf.PRESENT})
-def on_pbx_pod(
+async def on_pbx_pod(
     labels: kopf.Labels, tenant_index: kopf.Index, pbx_index: kopf.Index, **_: Any
 ) -> None:
     """A PBX pod changed: refresh the tenant's per-zone readiness and phase."""
     bodies = list(tenant_index.get(labels[lbl.TENANT], []))
     if bodies:
-        refresh_readiness(bodies[0], pbx_index)
+        await refresh_readiness(bodies[0], pbx_index)
 
 
 @kopf.on.event(*TENANTS)
-def on_tenant_event(body: kopf.Body, pbx_index: kopf.Index, **_: Any) -> None:
+async def on_tenant_event(body: kopf.Body, pbx_index: kopf.Index, **_: Any) -> None:
     """Pods may have become ready before the tenant's first status was written: each tenant
     event compares its status with the pods index (a write only when they differ)."""
-    refresh_readiness(body, pbx_index)
+    await refresh_readiness(body, pbx_index)
