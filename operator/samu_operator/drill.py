@@ -41,6 +41,7 @@ class DrillReport:
     failed_over: int
     not_failed_over: list[str]
     percentiles: dict[str, float]  # p50, p95, p99, max (seconds, kill -> new active selected)
+    operator_percentiles: dict[str, float]  # status lastFailover.seconds: signal seen -> promoted
     without_standby: int
     double_active: int
     onboarding_seconds: float
@@ -62,6 +63,9 @@ class DrillReport:
             + (f" (NOT: {', '.join(self.not_failed_over)})" if self.not_failed_over else ""),
             "failover time, zone killed -> new active selected: "
             + ", ".join(f"{k} {v:.3f} s" for k, v in p.items()),
+            "  of which the operator's own part (lastFailover.seconds, signal received -> "
+            "promoted): "
+            + ", ".join(f"{k} {v:.3f} s" for k, v in self.operator_percentiles.items()),
             f"tenants without a standby after the failover: {self.without_standby}",
             f"double-active (full object history): {self.double_active}",
         ]
@@ -219,7 +223,7 @@ async def run_drill(
             # A zone fails in steady state, not in the middle of onboarding: wait until every
             # tenant reports Ready, then a little more for the last writes to settle.
             await _wait(lambda: all(_phase(emulator, n) == "Ready" for n in names), timeout, 0.1)
-            await asyncio.sleep(settle)
+            await _quiet(emulator, settle, timeout)
             before = {n: _selected(emulator, n) for n in names}
             affected = [n for n, (zone, _) in before.items() if zone == kill]
             t0 = time.monotonic()
@@ -238,6 +242,14 @@ async def run_drill(
             await _wait(progress, timeout)
             await asyncio.sleep(0.5)  # let converging writes land before the audit
             without = sum(1 for n in names if _standbys(emulator, n, kill) == 0)
+            own = [
+                float(
+                    ((emulator.read(TENANTS, None, n) or {}).get("status") or {})
+                    .get("lastFailover", {})
+                    .get("seconds", 0.0)
+                )
+                for n in done
+            ]
             violations = double_actives(emulator)
         finally:
             await op.stop()
@@ -258,11 +270,27 @@ async def run_drill(
         failed_over=len(seconds),
         not_failed_over=[n for n in affected if n not in done],
         percentiles=pct,
+        operator_percentiles={
+            "p50": percentile(own, 50),
+            "p99": percentile(own, 99),
+            "max": max(own, default=0.0),
+        },
         without_standby=without,
         double_active=len(violations),
         onboarding_seconds=onboarding,
         seconds=seconds,
     )
+
+
+async def _quiet(emulator: Any, settle: float, timeout: float) -> None:
+    """Until the API server has seen fewer than 2 requests per tenant-second for ``settle``
+    seconds (the onboarding's last status writes), at most ``timeout``: steady state."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = len(emulator._requests)
+        await asyncio.sleep(settle)
+        if len(emulator._requests) - before < 20 * settle:
+            return
 
 
 def _phase(emulator: Any, tenant: str) -> str | None:

@@ -171,8 +171,10 @@ class FailoverEngine:
             self.submit(body["metadata"]["name"], received)
 
     def _tenants_in_zone(self, zone: str) -> list[str]:
+        """Tenants with a PBX in the zone, those whose *active* PBX is there first: they are
+        the ones that lose calls while they wait in the pool's queue."""
         with self._guard:
-            return [
+            found = [
                 t
                 for t, pods in self.pods.items()
                 if any(
@@ -180,6 +182,11 @@ class FailoverEngine:
                     for p in pods.values()
                 )
             ]
+            active = {
+                t: ((self.tenants.get(t) or {}).get("status") or {}).get("activeZone")
+                for t in found
+            }
+        return sorted(found, key=lambda t: active[t] != zone)
 
     def _ensure_synced(self, tenant: str) -> None:
         """Never decide on a partial cache (just started, or resumed after a pause): a PBX
@@ -301,7 +308,7 @@ class FailoverEngine:
         if decision.action == Action.KEEP:
             self.signal_at.pop(tenant, None)
             self.failed.discard(tenant)
-        elif decision.reason != Reason.INITIAL:
+        elif state.active_zone is not None:  # an active PBX existed: this is a failure
             self.signal_at.setdefault(tenant, received)
         if decision.action == Action.PROMOTE:
             outcome = self._promote(tenant, body, state, world, decision)

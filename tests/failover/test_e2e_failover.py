@@ -6,6 +6,7 @@ Every test also runs the double-active audit over the emulator's full object his
 
 import pytest
 
+from samu_operator import metrics
 from samu_operator.core import labels
 from tests.failover.conftest import (
     events,
@@ -21,8 +22,15 @@ from tests.operator.harness import wait_for
 pytestmark = pytest.mark.e2e
 
 
+def sample(metric: str, **labels_: str) -> float:
+    return metrics.REGISTRY.get_sample_value(metric, labels_) or 0.0
+
+
 async def test_unready_active_pod_fails_over_in_zone_order(cluster, operator):
     name = await onboard(cluster, "30")
+    key = {"tenant": name, "from_zone": "a", "to_zone": "b", "reason": "PodNotReady"}
+    before = sample("samu_failovers_total", **key)
+    observed = sample("samu_failover_duration_seconds_count", tenant=name)
     await cluster.kubelet.set_pod_ready(name, "pbx-a-0", False)
     await wait_for(lambda: settled(cluster, name, "b", 2), 20, "promotion to b")
     last = status(cluster, name)["lastFailover"]
@@ -30,6 +38,13 @@ async def test_unready_active_pod_fails_over_in_zone_order(cluster, operator):
     assert 0 <= last["seconds"] < 10
     assert role(cluster, name, "a")[0] == "fenced"
     await wait_for(lambda: events(cluster, "PodNotReady"), 10, "an Event on the tenant")
+    await wait_for(lambda: sample("samu_failovers_total", **key) == before + 1, 10, "counter")
+    assert sample("samu_failover_duration_seconds_count", tenant=name) == observed + 1
+    await wait_for(
+        lambda: sample("samu_tenant_active_zone", tenant=name, zone="b") == 1, 10, "gauge"
+    )
+    assert sample("samu_tenant_active_zone", tenant=name, zone="a") == 0  # series removed
+    await wait_for(lambda: sample("samu_tenant_standbys", tenant=name) == 1, 10, "standbys")
 
 
 async def test_node_not_ready_fails_over_without_waiting_for_eviction(cluster, operator):

@@ -69,7 +69,13 @@ def start_failover(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
     settings.peering.lifetime = int(os.environ.get(PEERING_LIFETIME_ENV, "4"))
     engine = FailoverEngine(emit=_emit, name=str(memo.get("replica", "")))
     engine.on_promoted.append(_observe)
-    engine.on_promoted.append(lambda tenant, *_: _refresh_phase(engine, tenant))
+    # A promotion is followed by pod events that refresh the phase anyway; a NoStandby verdict
+    # may not be, and it must show at once (phase Failed).
+    engine.on_promoted.append(
+        lambda tenant, decision, _: (
+            decision.reason == Reason.NO_STANDBY and _refresh_phase(engine, tenant)
+        )
+    )
     memo["failover"] = engine
     engines.append(engine)
 
@@ -88,7 +94,7 @@ def start_failover(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
 
 def _refresh_phase(engine: FailoverEngine, tenant: str) -> None:
     """Rewrite phase/conditions through the onboarding part's rule and writer right after a
-    promotion or a NoStandby verdict, instead of waiting for its next event."""
+    NoStandby verdict, instead of waiting for its next event."""
     with engine._guard:
         body = engine.tenants.get(tenant)
     if body is None or (body.get("status") or {}).get("observedGeneration") is None:
