@@ -313,7 +313,8 @@ class FailoverEngine:
         if decision.action == Action.PROMOTE:
             outcome = self._promote(tenant, body, state, world, decision)
         elif decision.action == Action.HOLD and decision.retry_after is not None:
-            retry = threading.Timer(decision.retry_after + 0.05, self.submit, (tenant,))
+            context = contextvars.copy_context()  # Kopf's, for the Events of the retry
+            retry = threading.Timer(decision.retry_after + 0.05, context.run, (self.submit, tenant))
             retry.daemon = True
             retry.start()
         elif decision.reason == Reason.NO_STANDBY and tenant not in self.failed:

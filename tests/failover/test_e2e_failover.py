@@ -116,3 +116,17 @@ async def test_planned_switchover_moves_the_active_and_clears_the_request(cluste
         10,
         "request cleared",
     )
+
+
+async def test_flap_guard_delays_a_second_soft_failover(cluster, operator):
+    from samu_operator.core.facts import parse_time
+
+    name = await onboard(cluster, "38", min_interval=3)
+    await cluster.kubelet.set_pod_ready(name, "pbx-a-0", False)
+    await wait_for(lambda: settled(cluster, name, "b", 2), 20, "first failover to b")
+    first = parse_time(status(cluster, name)["lastFailover"]["at"])
+    await cluster.kubelet.set_pod_ready(name, "pbx-b-0", False)  # b flaps right away
+    await wait_for(lambda: settled(cluster, name, "c", 3), 20, "second failover, held then done")
+    second = parse_time(status(cluster, name)["lastFailover"]["at"])
+    assert first is not None and second is not None
+    assert second - first >= 3 - 0.01, "the second soft failover must wait minIntervalSeconds"
