@@ -21,6 +21,7 @@ import copy
 import json
 import logging
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,11 @@ ADDRESS_ENV = "SAMU_EDGE_ADDRESS_TEMPLATE"
 ADDRESSES_ENV = "SAMU_EDGE_ADDRESSES"
 #: Seconds between retries of a failed reload and fetches of dropped-call records.
 PERIOD_ENV = "SAMU_EDGE_PERIOD_SECONDS"
+#: Debounce of tenant events: a burst (a failover patches status several times, the initial
+#: listing brings every tenant) becomes one reload.
+QUIET_SECONDS = 0.2
+MAX_DELAY_SECONDS = 0.5
+FIRST_QUIET_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -111,41 +117,79 @@ async def sync_now(logger: logging.Logger | kopf.Logger = log) -> bool:
 async def edge_tenant_event(
     type: str | None, name: str, body: kopf.Body, logger: kopf.Logger, **_: Any
 ) -> None:
+    """Note the change; the upkeep task applies it once the events pause (see _upkeep)."""
     if edge_sync() is None:
         return
     if type == "DELETED":
         _tenants.pop(name, None)
     else:
         _tenants[name] = _plain(body)
-    await sync_now(logger)
+    now = time.monotonic()
+    _state["last_event"] = now
+    if _state.get("pending_since") is None:
+        _state["pending_since"] = now
+    wake: asyncio.Event | None = _state.get("wake")
+    if wake is None:  # no upkeep task (not started through Kopf's startup): apply now
+        _state["pending_since"] = None
+        await sync_now(logger)
+    else:
+        wake.set()
 
 
 @kopf.on.startup()
 async def edge_start_upkeep(**_: Any) -> None:
     if edge_sync() is not None and _state.get("task") is None:
+        _state["lock"] = asyncio.Lock()  # this loop's
+        _state["wake"] = asyncio.Event()
+        _state["applied"] = False
         _state["task"] = asyncio.get_running_loop().create_task(_upkeep())
 
 
 @kopf.on.cleanup()
 async def edge_stop_upkeep(**_: Any) -> None:
     task = _state.pop("task", None)
+    _state.pop("wake", None)
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
 
+def _due(now: float) -> bool:
+    """A pending change is applied once the events pause for QUIET_SECONDS, and at the latest
+    MAX_DELAY_SECONDS after the first one. The very first table waits for a longer pause and
+    has no deadline: it must hold every tenant of the initial listing, never a part of it
+    (a restarted sidecar would otherwise cut the calls of the tenants not listed yet)."""
+    since = _state.get("pending_since")
+    if since is None:
+        return False
+    if not _state.get("applied"):
+        return now - _state["last_event"] >= FIRST_QUIET_SECONDS
+    return now - _state["last_event"] >= QUIET_SECONDS or now - since >= MAX_DELAY_SECONDS
+
+
 async def _upkeep() -> None:
-    """Retry a failed reload, and move the dropped-call records from Kamailio to the
-    durable file, logging each one for the ARMs to call back."""
+    """Apply tenant changes (debounced), retry a failed reload, and move the dropped-call
+    records from Kamailio to the durable file, logging each one for the ARMs to call back."""
     period = float(os.environ.get(PERIOD_ENV, "1"))
+    wake: asyncio.Event = _state["wake"]
+    next_collect = time.monotonic() + period
     while True:
-        await asyncio.sleep(period)
-        sync = edge_sync()
-        if sync is None:
-            continue
-        if _state["dirty"]:
+        pending = _state.get("pending_since") is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=0.05 if pending else period)
+        wake.clear()
+        now = time.monotonic()
+        if _due(now):
+            _state["pending_since"] = None
+            if await sync_now():
+                _state["applied"] = True
+        elif _state["dirty"] and _state.get("pending_since") is None:
             await sync_now()
+        sync = edge_sync()
+        if sync is None or now < next_collect:
+            continue
+        next_collect = now + period
         try:
             records = await asyncio.to_thread(sync.collect_dropped)
         except (RpcError, OSError) as exc:
