@@ -354,18 +354,20 @@ class FailoverEngine:
     ) -> Outcome:
         now = self.clock()
         signal = self.signal_at.get(tenant, now)
-        seconds = max(0.0, now - signal)
         steps = promotion_plan(state, world, decision, now)
         record = None
         if decision.moves and decision.from_zone is not None:
+            # 'seconds' is completed at the commit (signal -> epoch committed, old PBX fenced).
             record = {
                 "from": decision.from_zone,
                 "to": decision.to_zone,
                 "at": rfc3339(now),
-                "seconds": round(seconds, 3),
+                "seconds": 0.0,
                 "reason": decision.reason.value,
+                "_signal": signal,
             }
         self._run(tenant, body, steps, state.epoch, record)
+        seconds = max(0.0, self.clock() - signal)  # to the new active selected (metrics)
         log.info(
             "%s: %s -> %s (%s), epoch %d, %.3f s after the signal, writes took %.3f s",
             tenant,
@@ -439,7 +441,9 @@ class FailoverEngine:
         ops.append({"op": "add", "path": "/status/epoch", "value": step.epoch})
         ops.append({"op": "add", "path": "/status/activeZone", "value": step.active_zone})
         if record is not None:
-            ops.append({"op": "add", "path": "/status/lastFailover", "value": record})
+            value = {k: v for k, v in record.items() if k != "_signal"}
+            value["seconds"] = round(max(0.0, self.clock() - record["_signal"]), 3)
+            ops.append({"op": "add", "path": "/status/lastFailover", "value": value})
         ref = kube.Ref(kube.TENANT_API, KIND, None, tenant)
         result = client._call(  # the shared client has merge patches only; this one must test
             "PATCH", ref.path("status"), body=ops, content_type="application/json-patch+json"
