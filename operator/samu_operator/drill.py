@@ -226,6 +226,9 @@ async def run_drill(
             ready = lambda: all(_phase(emulator, n) == "Ready" for n in names)  # noqa: E731
             await _wait(ready, min(timeout, 20.0), 0.1)
             await _quiet(emulator, settle, timeout)
+            # Every pod exists now: the simulated StatefulSet controller's full scan every
+            # 50 ms would only compete for the CPU the API server and operator need.
+            cluster.kubelet.poll = 1.0
             before = {n: _selected(emulator, n) for n in names}
             affected = [n for n, (zone, _) in before.items() if zone == kill]
             t0 = time.monotonic()
