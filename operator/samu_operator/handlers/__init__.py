@@ -6,6 +6,6 @@ correction, PBX readiness). The failover part adds its module to the imports bel
 ``edge`` keeps the SIP edge's routing table in sync (only where SAMU_EDGE_DIR is set).
 """
 
-from samu_operator.handlers import children, edge, settings, tenants
+from samu_operator.handlers import children, edge, failover, settings, tenants
 
-__all__ = ["children", "edge", "settings", "tenants"]
+__all__ = ["children", "edge", "failover", "settings", "tenants"]
