@@ -42,6 +42,9 @@ KINDS: dict[str, tuple[str, bool]] = {
     "PodDisruptionBudget": ("poddisruptionbudgets", True),
 }
 TENANT_API = f"{API_GROUP}/{API_VERSION}"
+#: (connect, read) seconds. An answer from the API server takes milliseconds; a request lost
+#: on the way is better retried after seconds than waited for half a minute.
+REQUEST_TIMEOUT = (5.0, 10.0)
 
 
 class KubeError(Exception):
@@ -118,7 +121,7 @@ class Kube:
         request = self.api.param_serialize(
             method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
         )
-        response = self.api.call_api(*request, _request_timeout=30)
+        response = self.api.call_api(*request, _request_timeout=REQUEST_TIMEOUT)
         data = response.read()
         if not 200 <= response.status < 300:
             try:

@@ -155,18 +155,45 @@ async def refresh_readiness(body: Mapping[str, Any], pbx_index: kopf.Index) -> N
     metrics.set_phase(name, phase)
 
 
+#: Status writes of a tenant are coalesced over this window: a tenant's pods start together.
+COALESCE_SECONDS = 0.1
+_scheduled: set[str] = set()
+
+
+def schedule_refresh(name: str, tenant_index: kopf.Index, pbx_index: kopf.Index) -> None:
+    """Refresh the tenant's readiness a moment from now, once for all the events meanwhile,
+    from the freshest index entries at that time."""
+    if name in _scheduled:
+        return
+    _scheduled.add(name)
+
+    async def later() -> None:
+        await asyncio.sleep(COALESCE_SECONDS)
+        _scheduled.discard(name)
+        bodies = list(tenant_index.get(name, []))
+        if bodies:
+            await refresh_readiness(bodies[0], pbx_index)
+
+    task = asyncio.get_running_loop().create_task(later(), name=f"refresh-{name}")
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+_tasks: set[asyncio.Task[None]] = set()
+
+
 @kopf.on.event("pods", labels={lbl.COMPONENT: lbl.PBX, lbl.TENANT: kopf.PRESENT})
 async def on_pbx_pod(
     labels: kopf.Labels, tenant_index: kopf.Index, pbx_index: kopf.Index, **_: Any
 ) -> None:
     """A PBX pod changed: refresh the tenant's per-zone readiness and phase."""
-    bodies = list(tenant_index.get(labels[lbl.TENANT], []))
-    if bodies:
-        await refresh_readiness(bodies[0], pbx_index)
+    schedule_refresh(labels[lbl.TENANT], tenant_index, pbx_index)
 
 
 @kopf.on.event(*TENANTS)
-async def on_tenant_event(body: kopf.Body, pbx_index: kopf.Index, **_: Any) -> None:
+async def on_tenant_event(
+    name: str, tenant_index: kopf.Index, pbx_index: kopf.Index, **_: Any
+) -> None:
     """Pods may have become ready before the tenant's first status was written: each tenant
     event compares its status with the pods index (a write only when they differ)."""
-    await refresh_readiness(body, pbx_index)
+    schedule_refresh(name, tenant_index, pbx_index)

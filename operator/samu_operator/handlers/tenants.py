@@ -111,6 +111,13 @@ def reconcile(
     except kube.KubeError as exc:
         metrics.RECONCILE_ERRORS.labels(f"Api{exc.status}").inc()
         raise kopf.TemporaryError(f"API error while applying {name}: {exc}", delay=2) from exc
+    except (kopf.TemporaryError, kopf.PermanentError):
+        raise
+    except Exception as exc:  # the API unreachable, a timeout: retry soon, not in Kopf's 60 s
+        metrics.RECONCILE_ERRORS.labels(type(exc).__name__).inc()
+        raise kopf.TemporaryError(
+            f"cannot reach the API while applying {name}: {exc}", delay=1
+        ) from exc
     finally:
         metrics.RECONCILE_DURATION.observe(time.perf_counter() - started)
 
