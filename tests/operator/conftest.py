@@ -6,6 +6,7 @@
 and stopping Kopf costs seconds, so most e2e tests share one operator.
 """
 
+import json
 import os
 from collections.abc import AsyncIterator
 
@@ -19,11 +20,25 @@ os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
 from samu_operator.kubelet import EmulatedCluster
 from tests.operator.harness import OperatorThread
 
+#: Set to a file path to collect what the operator asked the API server for in every e2e
+#: test (JSON lines of [verb, group/version/plural[/sub], scope, count]): the chart's RBAC
+#: is derived from it.
+API_CALLS_ENV = "SAMU_API_CALLS_FILE"
+
+
+def record_api_calls(cluster: EmulatedCluster) -> None:
+    path = os.environ.get(API_CALLS_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            for (verb, resource, scope), count in sorted(cluster.emulator.api_calls().items()):
+                out.write(json.dumps([verb, resource, scope, count]) + "\n")
+
 
 @pytest.fixture
 async def cluster() -> AsyncIterator[EmulatedCluster]:
     async with EmulatedCluster() as emulated:
         yield emulated
+        record_api_calls(emulated)
 
 
 @pytest.fixture
@@ -40,6 +55,7 @@ async def operator(cluster: EmulatedCluster) -> AsyncIterator[OperatorThread]:
 async def shared_cluster() -> AsyncIterator[EmulatedCluster]:
     async with EmulatedCluster() as emulated:
         yield emulated
+        record_api_calls(emulated)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

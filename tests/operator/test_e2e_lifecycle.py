@@ -156,3 +156,17 @@ async def test_delete_with_recordings_when_asked(shared_cluster, shared_operator
     await wait_for(lambda: tenant(cluster, "samu-45") is None, timeout=30, what="tenant gone")
     await wait_for(lambda: children_of(cluster, "samu-45") == set(), timeout=20, what="all gone")
     assert obj(cluster, "v1/pods", "samu-45", "pbx-a-0") is None
+
+
+async def test_operator_requests_are_recorded_for_rbac(shared_cluster, shared_operator):
+    """The request log (the chart derives its RBAC from it) holds the operator's calls only:
+    plain verbs, status through its subresource, children in their Namespaces."""
+    calls = shared_cluster.emulator.api_calls()
+    verbs = {verb for verb, _, _ in calls}
+    assert verbs <= {"get", "list", "watch", "create", "patch", "delete"}
+    assert ("patch", "samu-platform.io/v1alpha1/samutenants/status", "cluster") in calls
+    assert ("create", "apps/v1/statefulsets", "namespaced") in calls
+    assert ("watch", "samu-platform.io/v1alpha1/samutenants", "cluster") in calls
+    # The tests' own writes (kubectl's and the kubelet's part) are not in it.
+    assert ("create", "samu-platform.io/v1alpha1/samutenants", "cluster") not in calls
+    assert ("create", "v1/pods", "namespaced") not in calls
