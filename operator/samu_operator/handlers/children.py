@@ -135,16 +135,18 @@ def _register() -> None:
 _register()
 
 
-async def refresh_readiness(body: Mapping[str, Any], pbx_index: kopf.Index) -> None:
+async def refresh_readiness(body: Mapping[str, Any], pbx_index: kopf.Index) -> bool:
     """Write the tenant's per-zone PBX readiness and phase when they changed (the comparison
-    runs in the loop; only a write goes to a thread)."""
+    runs in the loop; only a write goes to a thread). False: too early to tell (the first
+    status is not written yet), ask again later."""
     meta, status = body.get("metadata") or {}, body.get("status") or {}
-    generation = status.get("observedGeneration")
-    if generation is None or meta.get("deletionTimestamp"):
-        return  # not reconciled yet (the tenant handler writes the first status) or going away
+    if meta.get("deletionTimestamp"):
+        return True  # going away
+    if status.get("observedGeneration") is None:
+        return False  # not reconciled yet: the tenant handler writes the first status
     tenant, problem = state.parse(body)
     if tenant is None:
-        return
+        return True
     name = meta["name"]
     pods = pods_by_zone(pbx_index, name)
     zones = state.zone_facts(tenant, pods)
@@ -153,6 +155,7 @@ async def refresh_readiness(body: Mapping[str, Any], pbx_index: kopf.Index) -> N
     if patch is not None:
         await asyncio.to_thread(state.send_status, name, patch)
     metrics.set_phase(name, phase)
+    return True
 
 
 #: Status writes of a tenant are coalesced over this window: a tenant's pods start together.
@@ -160,9 +163,16 @@ COALESCE_SECONDS = 0.1
 _scheduled: set[str] = set()
 
 
-def schedule_refresh(name: str, tenant_index: kopf.Index, pbx_index: kopf.Index) -> None:
+#: A refresh asked before the tenant's first status is known is tried again this many times.
+EARLY_RETRIES = 50
+
+
+def schedule_refresh(
+    name: str, tenant_index: kopf.Index, pbx_index: kopf.Index, retries: int = EARLY_RETRIES
+) -> None:
     """Refresh the tenant's readiness a moment from now, once for all the events meanwhile,
-    from the freshest index entries at that time."""
+    from the freshest index entries at that time; again later while it is too early to tell
+    (pods may all be ready before the first status reaches the index: no event would follow)."""
     if name in _scheduled:
         return
     _scheduled.add(name)
@@ -171,8 +181,9 @@ def schedule_refresh(name: str, tenant_index: kopf.Index, pbx_index: kopf.Index)
         await asyncio.sleep(COALESCE_SECONDS)
         _scheduled.discard(name)
         bodies = list(tenant_index.get(name, []))
-        if bodies:
-            await refresh_readiness(bodies[0], pbx_index)
+        if bodies and not await refresh_readiness(bodies[0], pbx_index) and retries > 0:
+            await asyncio.sleep(0.2)
+            schedule_refresh(name, tenant_index, pbx_index, retries - 1)
 
     task = asyncio.get_running_loop().create_task(later(), name=f"refresh-{name}")
     _tasks.add(task)
