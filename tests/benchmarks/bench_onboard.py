@@ -75,17 +75,7 @@ async def run(n: int, timeout: float) -> int:
         env = dict(os.environ)
         env[kube.SERVER_ENV] = cluster.url
         env.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
-        profile = os.environ.get("SAMU_BENCH_PROFILE")  # debugging: cProfile of the operator
-        cmd = [
-            sys.executable,
-            *(["-m", "cProfile", "-o", profile] if profile else []),
-            "-m",
-            "kopf",
-            "run",
-            "--standalone",
-            "--all-namespaces",
-            "--quiet",
-        ]
+        cmd = [sys.executable, "-m", "kopf", "run", "--standalone", "--all-namespaces", "--quiet"]
         cmd += ["-m", "samu_operator.handlers"]
         log_path = os.environ.get("SAMU_BENCH_OPERATOR_LOG")  # debugging: the operator's log
         if log_path:
@@ -161,7 +151,7 @@ async def run(n: int, timeout: float) -> int:
                 print(f"a tenant not Ready: {stuck}", file=sys.stderr)
             return 0 if ready == n else 1
         finally:
-            proc.send_signal(2)  # SIGINT: Kopf stops cleanly (and a profile gets written)
+            proc.send_signal(2)  # SIGINT: Kopf stops cleanly
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
