@@ -3,7 +3,7 @@
 import kubernetes_validate
 import pytest
 
-from samu_operator.core import desired, labels
+from samu_operator.core import desired, labels, sizing
 from samu_operator.model import validate_tenant
 from tests.operator.harness import example
 
@@ -179,7 +179,7 @@ def test_quota_sized_from_capacity_and_pbx():
     ("cpu", "text"), [("2", "2"), ("500m", "500m"), ("0.5", "500m"), ("1.25", "1250m")]
 )
 def test_quantities_are_canonical(cpu, text):
-    assert desired.cpu_text(desired.cpu_millis(cpu)) == text
+    assert sizing.cpu_text(sizing.cpu_millis(cpu)) == text
 
 
 def test_retention_rule():

@@ -8,11 +8,18 @@ if someone strips the finalizer; the operator deletes them itself only when
 ``spec.recording.deleteWithTenant`` is true.
 """
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from samu_operator.core import asterisk, labels
+from samu_operator.core.sizing import (
+    cpu_millis,
+    cpu_text,
+    memory_mi,
+    memory_text,
+    pbx_size,
+    recording_size_gi,
+)
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, SamuTenant, SamuTenantSpec
 
 Obj = dict[str, Any]
@@ -27,10 +34,6 @@ SECRET_NAME = "sip-credentials"
 SECRET_KEY = "pjsip-auth.conf"
 ACTIVE_SERVICE = "pbx-active"
 SERVICE_ACCOUNT = "pbx"
-#: Average share of maxConcurrentCalls in use over a day, and recorded bytes per second
-#: (GSM 6.10, 13 kbit/s): sizes the recording volumes (see recording_size_gi).
-AVERAGE_OCCUPANCY = 0.25
-RECORDED_BYTES_PER_SECOND = 1650
 
 
 @dataclass(frozen=True)
@@ -54,45 +57,6 @@ def pbx_name(zone: str) -> str:
 
 def recordings_name(zone: str) -> str:
     return f"recordings-{labels.zone_slug(zone)}"
-
-
-def recording_size_gi(spec: SamuTenantSpec) -> int:
-    """Per-zone recording volume: occupancy x max calls x retention x codec rate, >= 10Gi."""
-    seconds = 86400 * spec.recording.retention_days
-    size = AVERAGE_OCCUPANCY * spec.capacity.max_concurrent_calls * seconds
-    return max(10, math.ceil(size * RECORDED_BYTES_PER_SECOND / 2**30))
-
-
-def cpu_millis(quantity: str) -> int:
-    """'2' -> 2000, '500m' -> 500, '0.5' -> 500."""
-    if quantity.endswith("m"):
-        return int(float(quantity[:-1]))
-    return int(float(quantity) * 1000)
-
-
-_MEMORY_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_MEMORY_UNITS |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-
-
-def memory_mi(quantity: str) -> int:
-    """'4Gi' -> 4096 (MiB, rounded up)."""
-    digits = quantity.rstrip("KMGTi")
-    return math.ceil(int(digits) * _MEMORY_UNITS[quantity[len(digits) :]] / 2**20)
-
-
-def cpu_text(millis: int) -> str:
-    """The API server's canonical form ('2', '500m'), so that a re-read never looks like drift."""
-    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
-
-
-def memory_text(mib: int) -> str:
-    return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
-
-
-def pbx_size(spec: SamuTenantSpec) -> dict[str, str]:
-    """One PBX's requests (= limits), canonical."""
-    res = spec.pbx.resources
-    return {"cpu": cpu_text(cpu_millis(res.cpu)), "memory": memory_text(memory_mi(res.memory))}
 
 
 def _meta(tenant: str, name: str, *, namespaced: bool = True, **extra: str) -> Obj:
