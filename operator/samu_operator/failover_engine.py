@@ -1,78 +1,35 @@
-"""The failover part at run time: a cache of pods, nodes and tenants fed by watch events,
-the pure decision (``core.failover``), and the execution of the fencing plan (``core.fencing``).
+"""The failover part at run time: watch events in, the pure decision (``core.failover``)
+made for each tenant touched, and its fencing plan (``core.fencing``) carried out.
 
-Why a cache of its own rather than reading the API on each event: a zone loss touches a
-third of all tenants at once, and the decision must come within a second of the signal.
-The cache is written through with what each of our own writes returns, and never goes back
-to an older resourceVersion, so a late watch echo cannot make it plan twice from stale labels.
-
-The status epoch is moved with a JSON patch that first *tests* the epoch it read: two
-operator replicas that both believed they were active (a peering glitch) cannot both commit a
-promotion; the loser stops before activating anything.
+This module holds the scheduling: the engine's own thread pool, one evaluation at a time per
+tenant (a busy tenant is marked dirty and evaluated once more, never waited for), retries of
+held decisions, and the bookkeeping of signals and failures. The cached view of pods, nodes
+and tenants is in ``failover_cache``; the API writes (fence, epoch compare-and-swap, labels,
+Service selector, switchover clearing, Events) are in ``failover_writes``.
 """
 
 import contextvars
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from samu_operator import kube
-from samu_operator.core import labels
-from samu_operator.core.desired import ACTIVE_SERVICE, active_selector, namespace_of
 from samu_operator.core.facts import (
-    fenced_at,
     node_fact,
-    pod_fact,
     rfc3339,
     tenant_policy,
     tenant_state,
     zone_declared_down,
 )
-from samu_operator.core.failover import (
-    Action,
-    Decision,
-    Reason,
-    World,
-    decide,
-    pod_health,
-    zone_pod,
-)
-from samu_operator.core.fencing import (
-    SWITCHOVER_ANNOTATION,
-    LabelWrite,
-    ServiceWrite,
-    StatusWrite,
-    Step,
-    converge_plan,
-    promotion_plan,
-    switchover_settled,
-)
-from samu_operator.model.tenant import KIND
+from samu_operator.core.failover import Action, Decision, Reason, World, decide
+from samu_operator.core.fencing import converge_plan, promotion_plan, switchover_settled
+from samu_operator.failover_cache import Body
+from samu_operator.failover_writes import FailoverWriter, Halted
 
 log = logging.getLogger("samu_operator.failover")
-Body = dict[str, Any]
-#: (tenant body, event type, reason, message) -> posts a Kubernetes Event on the tenant.
-Emit = Callable[[Mapping[str, Any], str, str, str], None]
-
-
-class Halted(Exception):
-    """Raised by the test hook ``halt_after_steps``: the operator 'dies' mid-promotion."""
-
-
-def _rv(body: Mapping[str, Any]) -> int | None:
-    value = (body.get("metadata") or {}).get("resourceVersion")
-    return int(value) if isinstance(value, str) and value.isdigit() else None
-
-
-def _newer(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
-    if old is None:
-        return True
-    a, b = _rv(new), _rv(old)
-    return a is None or b is None or a >= b
 
 
 @dataclass
@@ -85,58 +42,24 @@ class Outcome:
 
 
 @dataclass
-class FailoverEngine:
-    kube_client: Callable[[], kube.Kube] = kube.shared
-    emit: Emit = lambda body, kind, reason, message: None
-    clock: Callable[[], float] = time.time
+class FailoverEngine(FailoverWriter):
+    """Decides for each tenant an event touches, in its own pool, and carries it out."""
+
     workers: int = 16
     name: str = ""  # which operator replica this engine belongs to (logs, tests)
-    halt_after_steps: int | None = None  # test hook: stop executing a plan after N writes
-    halted: bool = False
-    pods: dict[str, dict[str, Body]] = field(default_factory=dict)  # tenant -> pod -> body
-    nodes: dict[str, Body] = field(default_factory=dict)
-    tenants: dict[str, Body] = field(default_factory=dict)
     signal_at: dict[str, float] = field(default_factory=dict)  # tenant -> first bad signal
     failed: set[str] = field(default_factory=set)  # tenants reported without a standby
     failed_message: dict[str, str] = field(default_factory=dict)
-    services: dict[str, int | None] = field(default_factory=dict)  # tenant -> Service epoch
-    resync_every: float = 15.0
-    _synced: dict[str, float] = field(default_factory=dict)  # tenant -> last full pod list
-    _nodes_synced: bool = False
     _dirty: set[str] = field(default_factory=set)
     _dirty_since: dict[str, float] = field(default_factory=dict)
     on_promoted: list[Callable[[str, Decision, float | None], None]] = field(default_factory=list)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
-    _guard: threading.Lock = field(default_factory=threading.Lock)
     _pool: ThreadPoolExecutor | None = None
 
-    # --- cache, fed by watch events -------------------------------------------------------
+    # --- watch events in --------------------------------------------------------------------
     def _lock(self, tenant: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(tenant, threading.Lock())
-
-    def _store_pod(self, body: Mapping[str, Any], deleted: bool = False) -> str | None:
-        meta = body.get("metadata") or {}
-        tenant = (meta.get("labels") or {}).get(labels.TENANT)
-        if tenant is None:
-            return None
-        with self._guard:
-            pods = self.pods.setdefault(tenant, {})
-            if deleted:
-                old = pods.get(meta["name"])
-                if old is None or _newer(body, old):
-                    pods.pop(meta["name"], None)
-            elif _newer(body, pods.get(meta["name"])):
-                pods[meta["name"]] = dict(body)
-        return tenant
-
-    def _store_tenant(self, body: Mapping[str, Any], deleted: bool = False) -> None:
-        name = body["metadata"]["name"]
-        with self._guard:
-            if deleted:
-                self.tenants.pop(name, None)
-            elif _newer(body, self.tenants.get(name)):
-                self.tenants[name] = dict(body)
 
     def on_pod(self, event: str | None, body: Mapping[str, Any]) -> None:
         received = self.clock()
@@ -147,12 +70,7 @@ class FailoverEngine:
     def on_node(self, event: str | None, body: Mapping[str, Any]) -> None:
         received = self.clock()
         name = body["metadata"]["name"]
-        with self._guard:
-            old = self.nodes.get(name)
-            if event == "DELETED":
-                self.nodes.pop(name, None)
-            elif _newer(body, old):
-                self.nodes[name] = dict(body)
+        old = self._store_node(body, deleted=event == "DELETED")
         before = (node_fact(old), zone_declared_down(old)) if old else None
         after = None if event == "DELETED" else (node_fact(body), zone_declared_down(body))
         if before == after:
@@ -170,70 +88,13 @@ class FailoverEngine:
         if event != "DELETED" and not (body.get("metadata") or {}).get("deletionTimestamp"):
             self.submit(body["metadata"]["name"], received)
 
-    def _tenants_in_zone(self, zone: str) -> list[str]:
-        """Tenants with a PBX in the zone, those whose *active* PBX is there first: they are
-        the ones that lose calls while they wait in the pool's queue."""
-        with self._guard:
-            found = [
-                t
-                for t, pods in self.pods.items()
-                if any(
-                    (p["metadata"].get("labels") or {}).get(labels.ZONE) == zone
-                    for p in pods.values()
-                )
-            ]
-            active = {
-                t: ((self.tenants.get(t) or {}).get("status") or {}).get("activeZone")
-                for t in found
-            }
-        return sorted(found, key=lambda t: active[t] != zone)
-
-    def _ensure_synced(self, tenant: str) -> None:
-        """Never decide on a partial cache (just started, or resumed after a pause): a PBX
-        missing from it would look deleted. List the nodes once, each tenant's pods once."""
-        if not self._nodes_synced:
-            for node in self.kube_client().list("v1", "Node"):
-                with self._guard:
-                    if _newer(node, self.nodes.get(node["metadata"]["name"])):
-                        self.nodes[node["metadata"]["name"]] = node
-            self._nodes_synced = True
-        if tenant not in self._synced:
-            self.resync(tenant)
-
     def recheck(self, tenant: str) -> None:
         """The periodic safety net: a fresh pod list now and then, then a decision."""
         if self.clock() - self._synced.get(tenant, 0.0) >= self.resync_every:
             self.resync(tenant)
         self.evaluate(tenant)
 
-    def active_zone(self, tenant: str) -> str | None:
-        with self._guard:
-            body = self.tenants.get(tenant) or {}
-        return (body.get("status") or {}).get("activeZone")
-
-    def resync(self, tenant: str) -> None:
-        """Replace the cached pods of a tenant by a fresh list (missed events, a long pause)."""
-        started = self.clock()
-        items = self.kube_client().list(
-            "v1", "Pod", namespace_of(tenant), f"{labels.TENANT}={tenant}"
-        )
-        self._synced[tenant] = started
-        with self._guard:
-            old = self.pods.get(tenant, {})
-            fresh = {}
-            for pod in items:
-                name = pod["metadata"]["name"]
-                fresh[name] = pod if _newer(pod, old.get(name)) else old[name]
-            self.pods[tenant] = fresh
-
-    # --- facts and decision ---------------------------------------------------------------
-    def world(self, tenant: str) -> World:
-        with self._guard:
-            pods = [f for p in self.pods.get(tenant, {}).values() if (f := pod_fact(p))]
-            nodes = list(self.nodes.values())
-        down = frozenset(z for n in nodes if (z := zone_declared_down(n)))
-        return World(tuple(pods), tuple(node_fact(n) for n in nodes), down)
-
+    # --- scheduling -------------------------------------------------------------------------
     def evaluate_many(self, tenants: Iterable[str], received: float) -> None:
         """Many tenants at once (a node or zone lost): in parallel, each under its own lock."""
         for tenant in tenants:
@@ -295,8 +156,7 @@ class FailoverEngine:
             lock.release()
 
     def _evaluate(self, tenant: str, received: float) -> Outcome | None:
-        with self._guard:
-            body = self.tenants.get(tenant)
+        body = self._tenant(tenant)
         if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
             return None
         self._ensure_synced(tenant)
@@ -330,25 +190,13 @@ class FailoverEngine:
         with self._guard:
             body = self.tenants.get(tenant, body)
         fresh_state, fresh_world = tenant_state(body), self.world(tenant)
-        with self._guard:
-            stamps = {
-                p["metadata"]["name"]: t
-                for p in self.pods.get(tenant, {}).values()
-                if (t := fenced_at(p)) is not None
-            }
+        stamps = self.fence_stamps(tenant)
         service_epoch = self._service_epoch(tenant) if fresh_state.epoch else None
         steps = converge_plan(policy, fresh_state, fresh_world, service_epoch, now, stamps)
         self._run(tenant, body, steps)
         return outcome
 
-    def _emit(self, body: Body, kind: str, reason: str, message: str) -> None:
-        """An Event is visibility, never a reason to stop a failover half-way."""
-        try:
-            self.emit(body, kind, reason, message)
-        except Exception:
-            log.exception("%s: Event %s not posted", body["metadata"]["name"], reason)
-
-    # --- execution --------------------------------------------------------------------------
+    # --- promotion --------------------------------------------------------------------------
     def _promote(
         self, tenant: str, body: Body, state: Any, world: World, decision: Decision
     ) -> Outcome:
@@ -387,99 +235,6 @@ class FailoverEngine:
             body, kind, decision.reason.value, f"{decision.message}, epoch {state.epoch + 1}"
         )
         return Outcome(decision, promoted=True, seconds=seconds if record else None)
-
-    def _run(
-        self,
-        tenant: str,
-        body: Body,
-        steps: list[Step],
-        epoch_read: int | None = None,
-        record: dict[str, Any] | None = None,
-    ) -> None:
-        client = self.kube_client()
-        ns = namespace_of(tenant)
-        for i, step in enumerate(steps):
-            if self.halt_after_steps is not None and i >= self.halt_after_steps:
-                self.halted = True
-                raise Halted(f"halted after {i} writes of {tenant}'s plan")
-            if isinstance(step, LabelWrite):
-                patch = {"metadata": {"labels": dict(step.labels)}}
-                if step.annotations:
-                    patch["metadata"]["annotations"] = dict(step.annotations)
-                try:
-                    self._store_pod(client.merge(kube.Ref("v1", "Pod", ns, step.pod), patch))
-                except kube.KubeError as exc:
-                    if exc.status != 404:
-                        raise
-            elif isinstance(step, StatusWrite):
-                self._commit(client, tenant, body, step, epoch_read, record)
-            elif isinstance(step, ServiceWrite):
-                ref = kube.Ref("v1", "Service", ns, ACTIVE_SERVICE)
-                try:
-                    client.merge(ref, {"spec": {"selector": active_selector(tenant, step.epoch)}})
-                    self.services[tenant] = step.epoch
-                except kube.KubeError as exc:
-                    if exc.status != 404:
-                        raise  # no Service yet: onboarding creates it with the status epoch
-
-    def _commit(
-        self,
-        client: kube.Kube,
-        tenant: str,
-        body: Body,
-        step: StatusWrite,
-        epoch_read: int | None,
-        record: dict[str, Any] | None,
-    ) -> None:
-        """Compare-and-swap of status.epoch: fails (422) if another writer moved it first."""
-        status = body.get("status")
-        ops: list[dict[str, Any]] = []
-        if status is None:
-            ops.append({"op": "add", "path": "/status", "value": {}})
-        elif "epoch" in status:
-            ops.append({"op": "test", "path": "/status/epoch", "value": epoch_read})
-        ops.append({"op": "add", "path": "/status/epoch", "value": step.epoch})
-        ops.append({"op": "add", "path": "/status/activeZone", "value": step.active_zone})
-        if record is not None:
-            value = {k: v for k, v in record.items() if k != "_signal"}
-            value["seconds"] = round(max(0.0, self.clock() - record["_signal"]), 3)
-            ops.append({"op": "add", "path": "/status/lastFailover", "value": value})
-        ref = kube.Ref(kube.TENANT_API, KIND, None, tenant)
-        result = client._call(  # the shared client has merge patches only; this one must test
-            "PATCH", ref.path("status"), body=ops, content_type="application/json-patch+json"
-        )
-        self._store_tenant(result)
-
-    def _service_epoch(self, tenant: str) -> int | None:
-        """The epoch the active Service selects (read once, then known from our writes)."""
-        if tenant not in self.services:
-            ref = kube.Ref("v1", "Service", namespace_of(tenant), ACTIVE_SERVICE)
-            service = self.kube_client().get(ref)
-            if service is None:
-                return None  # not created yet: onboarding creates it with the status epoch
-            value = ((service.get("spec") or {}).get("selector") or {}).get(labels.EPOCH, "")
-            self.services[tenant] = int(value) if value.isdigit() else None
-        return self.services[tenant]
-
-    def _clear_switchover(self, tenant: str) -> None:
-        ref = kube.Ref(kube.TENANT_API, KIND, None, tenant)
-        patch = {"metadata": {"annotations": {SWITCHOVER_ANNOTATION: None}}}
-        self._store_tenant(self.kube_client().merge(ref, patch))
-
-    def standbys(self, tenant: str) -> int:
-        """Ready PBX that could take over now (healthy, not the active one)."""
-        with self._guard:
-            body = self.tenants.get(tenant)
-        if body is None:
-            return 0
-        state, world = tenant_state(body), self.world(tenant)
-        return sum(
-            1
-            for z in tenant_policy(body).zone_order
-            if z != state.active_zone
-            and (p := zone_pod(world, z)) is not None
-            and pod_health(world, p) is None
-        )
 
     def shutdown(self) -> None:
         if self._pool is not None:
