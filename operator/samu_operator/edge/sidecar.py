@@ -30,6 +30,7 @@ import kopf
 
 from samu_operator.core.routing import DEFAULT_ADDRESS_TEMPLATE, RoutingError
 from samu_operator.edge.files import EdgeFiles
+from samu_operator.edge.publish import DroppedPublisher
 from samu_operator.edge.rpc import KamailioRpc, RpcError
 from samu_operator.edge.sync import EdgeSync
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
@@ -51,6 +52,7 @@ FIRST_QUIET_SECONDS = 1.0
 log = logging.getLogger(__name__)
 
 _tenants: dict[str, dict[str, Any]] = {}
+_uids: dict[str, str] = {}  # tenant -> uid, for the dropped-call Events' involvedObject
 _state: dict[str, Any] = {"dirty": False, "lock": None}
 
 
@@ -124,6 +126,8 @@ async def edge_tenant_event(
         _tenants.pop(name, None)
     else:
         _tenants[name] = _plain(body)
+        if uid := (body.get("metadata") or {}).get("uid"):
+            _uids[name] = uid
     now = time.monotonic()
     _state["last_event"] = now
     if _state.get("pending_since") is None:
@@ -169,8 +173,9 @@ def _due(now: float) -> bool:
 
 
 async def _upkeep() -> None:
-    """Apply tenant changes (debounced), retry a failed reload, and move the dropped-call
-    records from Kamailio to the durable file, logging each one for the ARMs to call back."""
+    """Apply tenant changes (debounced), retry a failed reload, move the dropped-call records
+    from Kamailio to the journal (logging each one for the ARMs to call back), then publish
+    the journal to each tenant's ``dropped-calls`` ConfigMap and Events (edge/publish.py)."""
     period = float(os.environ.get(PERIOD_ENV, "1"))
     wake: asyncio.Event = _state["wake"]
     next_collect = time.monotonic() + period
@@ -194,12 +199,27 @@ async def _upkeep() -> None:
             records = await asyncio.to_thread(sync.collect_dropped)
         except (RpcError, OSError) as exc:
             log.warning(f"edge: cannot fetch dropped calls: {exc}")
-            continue
+            records = []
         for record in records:
             log.error(
                 f"call dropped with its PBX, call back: caller {record.get('caller')} "
                 f"tenant {record.get('tenant')} at {record.get('at')}"
             )
+        await publish_dropped(sync)
+
+
+async def publish_dropped(sync: EdgeSync) -> int:
+    """Publish the journal's unpublished records (ConfigMap + Event per tenant). Any failure
+    (API down, refused, network) keeps them in the journal for the next pass: never raised,
+    the upkeep loop must go on routing calls."""
+    publisher = _state.get("publisher")
+    if publisher is None or publisher.journal != sync.files.dropped:
+        publisher = _state["publisher"] = DroppedPublisher(sync.files.dropped, uids=_uids)
+    try:
+        return await asyncio.to_thread(publisher.publish)
+    except Exception as exc:  # any API or transport error: retried next pass
+        log.warning(f"edge: dropped calls not published yet, retrying: {exc}")
+        return 0
 
 
 def _plain(body: Mapping[str, Any]) -> dict[str, Any]:

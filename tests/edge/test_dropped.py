@@ -1,0 +1,139 @@
+"""Dropped-call records made durable: the pure rules (key, idempotence by callId, cap, Event)
+and the publisher against the emulated API server (marker, API failure kept and retried)."""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from samu_operator import kube
+from samu_operator.core import dropped
+from samu_operator.core.labels import TENANT
+from samu_operator.edge.publish import DroppedPublisher
+from samu_operator.kubelet import EmulatedCluster
+
+CONFIGMAPS, EVENTS = "v1/configmaps", "v1/events"
+
+
+def rec(call: str, at: float, tenant: str = "samu-30", caller: str = "0611223344") -> dict:
+    return {"callId": call, "at": at, "tenant": tenant, "caller": caller, "method": "bye"}
+
+
+def test_key_is_a_valid_configmap_key_sorted_by_time_and_hides_the_call_id():
+    key = dropped.record_key(rec("a@b;c=d/é", 1795665662.3456))
+    assert key.startswith("20261126T040102.345Z-") and len(key) == 21 + 16
+    assert all(c.isalnum() or c in "-._" for c in key)
+    later = dropped.record_key(rec("other", 1795665662.9))
+    assert sorted([later, key]) == [key, later]
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [({"at": 1.0, "tenant": "samu-30"}, "callId"), ({"callId": "x", "tenant": "t"}, "'at'")],
+)
+def test_a_record_without_call_id_or_time_is_refused_naming_the_field(record, field):
+    with pytest.raises(dropped.RecordError, match=field):
+        dropped.record_key(record)
+    with pytest.raises(dropped.RecordError, match="without tenant"):
+        dropped.tenant_of({"callId": "x"})
+
+
+def test_patch_adds_new_calls_once_by_call_id_whatever_their_time():
+    first = dropped.data_patch(None, [rec("c1", 100.0), rec("c2", 101.0), rec("c1", 100.0)])
+    assert len(first) == 2 and all(json.loads(v)["callId"] in {"c1", "c2"} for v in first.values())
+    # the same call recorded again later (other way seen, sidecar restart): nothing to do
+    assert dropped.data_patch(first, [rec("c1", 250.0), rec("c2", 101.0)]) == {}
+    again = dropped.data_patch(first, [rec("c3", 102.0)])
+    assert list(again) == [dropped.record_key(rec("c3", 102.0))]
+
+
+def test_cap_keeps_the_newest_and_drops_the_oldest():
+    existing = {
+        k: v
+        for k, v in dropped.data_patch(None, [rec(f"c{i}", 100.0 + i) for i in range(5)]).items()
+        if v
+    }
+    patch = dropped.data_patch(existing, [rec("new", 200.0), rec("old", 1.0)], cap=5)
+    oldest = dropped.record_key(rec("c0", 100.0))
+    assert patch == {
+        dropped.record_key(rec("new", 200.0)): json.dumps(rec("new", 200.0), sort_keys=True),
+        oldest: None,
+    }  # "old" is older than every kept record: never written
+
+
+def test_configmap_is_not_the_operators_child_and_event_is_named_after_the_call():
+    cm = dropped.configmap("samu-30", {"k": "v"})
+    assert cm["metadata"]["namespace"] == "samu-30" and TENANT not in cm["metadata"]["labels"]
+    ev = dropped.event("samu-30", rec("c1", 100.0), "uid-1", "2026-11-26T00:00:00Z")
+    assert ev["type"] == "Warning" and ev["reason"] == "AnsweredCallDropped"
+    assert ev["involvedObject"] == {
+        "apiVersion": "samu-platform.io/v1alpha1",
+        "kind": "SamuTenant",
+        "name": "samu-30",
+        "uid": "uid-1",
+    }
+    assert "0611223344" in ev["message"] and "get configmap dropped-calls" in ev["message"]
+    other = dropped.event("samu-30", rec("c1", 999.0), None, "x")
+    assert ev["metadata"]["name"] == other["metadata"]["name"]
+
+
+def test_journal_parse_skips_a_torn_line():
+    lines = [json.dumps(rec("c1", 1.0)), "", '{"callId": "c2", "at']
+    assert [r["callId"] for r in dropped.parse_journal(lines)] == ["c1"]
+
+
+class Flaky(kube.Kube):
+    """The API refusing the first ``fail`` writes (503), like an API server under a zone loss."""
+
+    def __init__(self, api: Any, fail: int) -> None:
+        super().__init__(api)
+        self.fail = fail
+
+    def _call(self, method: str, path: str, *args: Any, **kwargs: Any) -> dict:
+        if method in {"POST", "PATCH"} and self.fail > 0:
+            self.fail -= 1
+            raise kube.KubeError(503, "etcd leader changed")
+        return super()._call(method, path, *args, **kwargs)
+
+
+def _journal(path: Path, *records: dict) -> None:
+    with path.open("a") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
+
+
+async def test_publisher_keeps_a_refused_record_and_publishes_it_later_once(tmp_path: Path):
+    journal = tmp_path / "dropped-calls.jsonl"
+    async with EmulatedCluster() as cluster:
+        client = Flaky(kube.make_api_client(cluster.url), fail=1)
+        publisher = DroppedPublisher(journal, client=lambda: client, uids={"samu-30": "u30"})
+        _journal(journal, rec("c1", 100.0), rec("c2", 101.0, tenant="samu-13"))
+        with pytest.raises(kube.KubeError):
+            await _in_thread(publisher.publish)
+        assert not publisher.marker.exists()  # nothing confirmed: both retried
+        assert await _in_thread(publisher.publish) == 2
+        _journal(journal, rec("c3", 102.0), rec("c1", 300.0))  # c1 again: no duplicate
+        _journal(journal, {"callId": "c4", "at": 103.0})  # no tenant: kept in the journal only
+        assert await _in_thread(publisher.publish) == 2
+        assert await _in_thread(publisher.publish) == 0
+        publisher.marker.unlink()  # a crash before the marker was written: all again
+        assert await _in_thread(publisher.publish) == 4
+
+        data = cluster.emulator.read(CONFIGMAPS, "samu-30", "dropped-calls")["data"]
+        assert sorted(json.loads(v)["callId"] for v in data.values()) == ["c1", "c3"]
+        assert [
+            json.loads(v)["callId"]
+            for v in cluster.emulator.read(CONFIGMAPS, "samu-13", "dropped-calls")["data"].values()
+        ] == ["c2"]
+        events = cluster.emulator.objects_of(EVENTS)
+        assert sorted((e["metadata"]["namespace"], e["reason"]) for e in events) == [
+            ("samu-13", "AnsweredCallDropped"),
+            ("samu-30", "AnsweredCallDropped"),
+            ("samu-30", "AnsweredCallDropped"),
+        ]
+    assert len(journal.read_text().splitlines()) == 5  # the journal itself is never trimmed
+
+
+async def _in_thread(fn: Any) -> Any:
+    return await asyncio.to_thread(fn)
