@@ -176,6 +176,18 @@ class OperatorRelease(Model):
     values: dict[str, Any] = Field(default_factory=dict)
 
 
+class EdgeRelease(Model):
+    """The samu-edge chart, released on the operator's cluster after the operator (CRD).
+
+    Its carrier ranges, TLS port and advertised address come from the stack (edge.py);
+    ``values`` holds the rest and is checked against the chart's values.schema.json.
+    """
+
+    chart: str = "helm/samu-edge"
+    namespace: DnsLabel = "samu-edge"
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
 class ClusterSecrets(Model):
     join_token: SecureValue
     admin_token: SecureValue
@@ -194,6 +206,7 @@ class StackConfig(Model):
     oracle: Oracle
     recordings: Recordings
     operator: OperatorRelease
+    edge: EdgeRelease = Field(default_factory=EdgeRelease)
     tenants: list[dict[str, Any]] = Field(default_factory=list)
     oracle_admin_password: SecureValue
     cluster_secrets: dict[str, ClusterSecrets]

@@ -12,6 +12,7 @@ import pulumi_openstack as openstack
 from samu_infra.addressing import carve
 from samu_infra.cluster import KubernetesCluster
 from samu_infra.config import PROJECT, StackConfig
+from samu_infra.edge_release import EdgeRelease
 from samu_infra.rac import OracleRac
 from samu_infra.recordings import RecordingStore
 from samu_infra.release import OperatorRelease
@@ -43,8 +44,18 @@ def build(cfg: StackConfig, project_root: Path = PROJECT_ROOT) -> dict[str, pulu
     )
     RecordingStore("recordings", cfg, tenants, opts=opts)
     operator_cluster = clusters[cfg.operator.cluster]
-    OperatorRelease(
+    operator = OperatorRelease(
         "samu-operator", cfg, operator_cluster.kubeconfig, tenants, project_root, opts=opts
+    )
+    # The config check guarantees the operator's cluster has the SIP edge load balancer.
+    EdgeRelease(
+        "samu-edge",
+        cfg,
+        operator.provider,
+        operator.release,
+        operator_cluster.sip_address,
+        project_root,
+        opts=opts,
     )
     outputs: dict[str, pulumi.Output] = {
         "bastionAddress": tenancy.bastion_address,

@@ -17,10 +17,13 @@ from pydantic import ValidationError
 
 from samu_infra.addressing import MAX_ZONES
 from samu_infra.config import EEA, PROJECT, QUALIFIED_REGIONS, StackConfig
+from samu_infra.edge import edge_issues
 from samu_operator.model.errors import tenant_errors
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, tenant_name_for
 
 PREFIX = f"{PROJECT}:"
+#: The repository root (charts are named relative to it in the stack files).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIN_ZONES = 3
 
 
@@ -92,6 +95,8 @@ def _split_keys(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[ConfigIssu
 
 
 _SECRET_NAME = re.compile(r"(password|passwd|secret|token|private.?key|ca.?key|api.?key)", re.I)
+#: The name of a Kubernetes Secret object (e.g. sip.tls.secretName) is a reference, not a secret.
+_SECRET_REF = re.compile(r"secret.?name$", re.I)
 
 
 def _clear_secrets(node: Any, key: str) -> list[ConfigIssue]:
@@ -100,7 +105,8 @@ def _clear_secrets(node: Any, key: str) -> list[ConfigIssue]:
     if isinstance(node, Mapping):
         for name, value in node.items():
             sub = f"{key}.{name}" if not key.endswith(":") else f"{key}{name}"
-            if _SECRET_NAME.search(str(name)) and isinstance(value, str | int | float):
+            secret_named = _SECRET_NAME.search(str(name)) and not _SECRET_REF.search(str(name))
+            if secret_named and isinstance(value, str | int | float):
                 issues.append(
                     ConfigIssue(
                         sub,
@@ -271,8 +277,15 @@ def _check_recordings(cfg: StackConfig) -> list[ConfigIssue]:
     ]
 
 
-def parse_config(raw: Any, source: str = "stack") -> StackConfig:
-    """Validate a stack's ``config:`` mapping; raise ConfigError listing every issue."""
+def _check_edge(cfg: StackConfig, project_root: Path) -> list[ConfigIssue]:
+    return [ConfigIssue(f"{PREFIX}{key}", msg) for key, msg in edge_issues(cfg, project_root)]
+
+
+def parse_config(raw: Any, source: str = "stack", project_root: Path = PROJECT_ROOT) -> StackConfig:
+    """Validate a stack's ``config:`` mapping; raise ConfigError listing every issue.
+
+    ``project_root`` holds the charts whose values schemas the release values must pass.
+    """
     if not isinstance(raw, Mapping):
         raise ConfigError(source, [ConfigIssue("config", "write a mapping of samu-platform keys")])
     values, issues = _split_keys(raw)
@@ -293,12 +306,13 @@ def parse_config(raw: Any, source: str = "stack") -> StackConfig:
         _check_recordings,
     ):
         issues += check(cfg)
+    issues += _check_edge(cfg, project_root)
     if issues:
         raise ConfigError(source, issues)
     return cfg
 
 
-def load_stack_file(path: Path) -> StackConfig:
+def load_stack_file(path: Path, project_root: Path = PROJECT_ROOT) -> StackConfig:
     """Parse ``Pulumi.<stack>.yaml`` (its ``config:`` section)."""
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -308,7 +322,7 @@ def load_stack_file(path: Path) -> StackConfig:
         raise ConfigError(str(path), [ConfigIssue("(file)", f"not YAML: {exc}")]) from None
     if not isinstance(doc, Mapping) or "config" not in doc:
         raise ConfigError(str(path), [ConfigIssue("config", "missing: add a config: mapping")])
-    return parse_config(doc["config"], str(path))
+    return parse_config(doc["config"], str(path), project_root)
 
 
 def stack_path(project_root: Path, stack: str) -> Path:

@@ -202,7 +202,7 @@ def test_each_tenant_gets_a_samutenant_and_its_own_recording_container(stack):
         expected = max(cfg.recordings.retention_days, asked)
         assert c.inputs["metadata"]["samu-retention-days"] == str(expected)
         assert not c.inputs.get("containerRead")
-    (release,) = [r for r in inv.resources if r.kind == "Release"]
+    (release,) = [r for r in inv.resources if r.kind == "Release" and r.name == "samu-operator"]
     assert release.inputs["chart"].endswith("helm/samu-operator")
 
 
@@ -235,7 +235,9 @@ def test_operator_values_fit_the_charts_schema(stack, tmp_path):
     chart = REPO / "helm" / "samu-operator"
     schema = json.loads((chart / "values.schema.json").read_text())
     defaults = yaml.safe_load((chart / "values.yaml").read_text())
-    (release,) = [r for r in run_of(stack).resources if r.kind == "Release"]
+    (release,) = [
+        r for r in run_of(stack).resources if r.kind == "Release" and r.name == "samu-operator"
+    ]
 
     def merged(base, over):  # Helm validates the chart defaults merged with the release's
         if isinstance(base, dict) and isinstance(over, dict):

@@ -64,7 +64,7 @@ def _plan(args: argparse.Namespace) -> int:
     path = args.config_file or stack_path(root, args.stack)
     stack = args.stack or _stack_name(path)
     try:
-        cfg = load_stack_file(path)
+        cfg = load_stack_file(path, root)
     except ConfigError as exc:
         print(f"{exc.source}: invalid stack config, nothing was declared:", file=sys.stderr)
         for issue in exc.issues:

@@ -1,0 +1,152 @@
+"""Values of the samu-edge release (Kamailio + routing sidecar), derived from the stack.
+
+Pure: the config check (stackfile.py) and the component (edge_release.py) share it, so the
+values that are validated before anything is declared are the values that get released.
+
+What comes from the stack rather than from ``edge.values``:
+
+- ``networkPolicy.carrierCidrs`` and ``service.loadBalancerSourceRanges``: the carrier
+  ranges the tenancy already opens on the SIP security group (``network.carrierCidrs``),
+  plus the supernet, because the Octavia TCP passthrough forwards from its amphorae (inside
+  the supernet), not from the carrier. One source of truth: a second list could drift and
+  drop calls at the pod.
+- ``sip.tls``: enabled on port 5061, the only port the SIP edge load balancer forwards.
+- ``sip.advertise``: the SIP edge load balancer's floating IP. Neutron allocates it, so it
+  is *not* known at plan time on the first ``up``; Pulumi still resolves it before it
+  creates the Release (the value depends on the floating IP), which is why it is wired as
+  an output instead of a stack key: a copied address in the stack would silently go stale
+  when the floating IP is re-created, and Kamailio advertising the wrong address sends the
+  carrier's ACK/BYE elsewhere. ``edge.values.sip.advertise`` may still pin an address
+  (e.g. a carrier-side NAT); the schema then checks it is an IPv4 address.
+"""
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from samu_infra.config import StackConfig
+from samu_operator.core.desired import EDGE_NAMESPACE  # tenants admit SIP only from it
+
+__all__ = ["EDGE_NAMESPACE", "edge_issues", "merge", "release_values", "sip_sources"]
+#: The port the SIP edge load balancer forwards (tenancy.SIP_TLS; a test keeps them equal).
+SIP_TLS_PORT = 5061
+#: Values the stack derives: set them at their source key, not in ``edge.values``.
+DERIVED: dict[tuple[str, ...], str] = {
+    ("networkPolicy", "carrierCidrs"): "network.carrierCidrs",
+    ("service", "loadBalancerSourceRanges"): "network.carrierCidrs",
+    ("sip", "tls", "enabled"): "the SIP edge load balancer (SIP-TLS only)",
+    ("sip", "tls", "port"): "the SIP edge load balancer (port 5061)",
+}
+
+
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Helm's way of applying values over others: maps merge deeply, the rest replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def sip_sources(cfg: StackConfig) -> list[str]:
+    """Where SIP may reach the edge pods from: the carrier, and the LB's amphorae."""
+    return [*cfg.network.carrier_cidrs, cfg.network.supernet]
+
+
+def release_values(cfg: StackConfig, advertise: object) -> dict[str, Any]:
+    """The Release's values: derived ones under ``edge.values`` (which may pin advertise).
+
+    ``advertise`` is the load balancer's address (a Pulumi output in the program, a string
+    in checks); it is used only when the stack does not pin ``sip.advertise`` itself.
+    """
+    sources = sip_sources(cfg)
+    derived: dict[str, Any] = {
+        "sip": {"advertise": advertise, "tls": {"enabled": True, "port": SIP_TLS_PORT}},
+        "networkPolicy": {"carrierCidrs": sources},
+        "service": {"loadBalancerSourceRanges": sources},
+    }
+    return merge(derived, cfg.edge.values)
+
+
+def _at(values: Mapping[str, Any], path: tuple[str, ...]) -> bool:
+    node: Any = values
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def edge_issues(cfg: StackConfig, project_root: Path) -> list[tuple[str, str]]:
+    """(key after ``samu-platform:``, problem and fix) for everything wrong with ``edge``."""
+    import jsonschema  # only the config check needs it (a runtime dependency)
+
+    edge = cfg.edge
+    issues: list[tuple[str, str]] = []
+    if edge.namespace != EDGE_NAMESPACE:
+        issues.append(
+            (
+                "edge.namespace",
+                f"{edge.namespace!r}: the tenants' NetworkPolicies admit SIP only from "
+                f"namespace {EDGE_NAMESPACE}: set {EDGE_NAMESPACE}",
+            )
+        )
+    clusters = {c.name: (i, c) for i, c in enumerate(cfg.clusters)}
+    if cfg.operator.cluster in clusters:
+        i, cluster = clusters[cfg.operator.cluster]
+        if not cluster.sip_edge:
+            issues.append(
+                (
+                    f"clusters[{i}].sipEdge",
+                    f"the SIP edge is released on the operator's cluster {cluster.name!r}, "
+                    "which has no carrier-facing load balancer: set sipEdge: true",
+                )
+            )
+    for path, source in DERIVED.items():
+        if _at(edge.values, path):
+            issues.append(
+                (
+                    "edge.values" + _path(path),
+                    f"derived from {source}: remove it from edge.values",
+                )
+            )
+    chart = project_root / edge.chart
+    try:
+        schema = json.loads((chart / "values.schema.json").read_text(encoding="utf-8"))
+        defaults = yaml.safe_load((chart / "values.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        issues.append(
+            ("edge.chart", f"{edge.chart!r} is not a readable chart ({exc}): use helm/samu-edge")
+        )
+        return issues
+    values = merge(defaults, release_values(cfg, ""))
+    validator = jsonschema.Draft7Validator(schema)
+    for err in sorted(validator.iter_errors(values), key=lambda e: list(e.absolute_path)):
+        issues.append(
+            (
+                "edge.values" + _path(err.absolute_path),
+                f"{err.message}: fix it ({edge.chart}/values.schema.json)",
+            )
+        )
+    tls = values.get("sip", {}).get("tls", {})
+    if isinstance(tls, Mapping) and not tls.get("secretName"):
+        issues.append(
+            (
+                "edge.values.sip.tls.secretName",
+                "missing: the SIP edge load balancer forwards SIP-TLS only; name the Secret "
+                f"holding tls.crt and tls.key in namespace {EDGE_NAMESPACE} (e.g. cert-manager's)",
+            )
+        )
+    return issues
