@@ -11,7 +11,10 @@ import pytest
 from samu_operator import kube
 from samu_operator.core import dropped
 from samu_operator.core.labels import TENANT
+from samu_operator.edge.files import EdgeFiles
 from samu_operator.edge.publish import DroppedPublisher
+from samu_operator.edge.rpc import RpcError
+from samu_operator.edge.sync import EdgeSync
 from samu_operator.kubelet import EmulatedCluster
 
 CONFIGMAPS, EVENTS = "v1/configmaps", "v1/events"
@@ -137,3 +140,30 @@ async def test_publisher_keeps_a_refused_record_and_publishes_it_later_once(tmp_
 
 async def _in_thread(fn: Any) -> Any:
     return await asyncio.to_thread(fn)
+
+
+class QueueRpc:
+    """Kamailio's ``mqueue.fetch`` answers for the ``dropped`` queue, nothing else queued."""
+
+    def __init__(self, *records: dict) -> None:
+        self.queue = list(records)
+
+    def call(self, method: str, *params: Any) -> Any:
+        if method == "mqueue.fetch" and params == ("dropped",) and self.queue:
+            record = self.queue.pop(0)
+            return {"key": record["callId"], "val": json.dumps(record)}
+        raise RpcError(f"{method}: 404 No messages")
+
+
+def test_a_record_drained_from_kamailio_survives_a_failed_journal_write(tmp_path: Path):
+    directory = tmp_path / "tables"
+    directory.write_text("not a directory yet")  # the journal cannot be written
+    sync = EdgeSync(EdgeFiles(directory), QueueRpc(rec("c1", 1.0)))  # type: ignore[arg-type]
+    with pytest.raises(OSError):
+        sync.collect_dropped()  # c1 has left Kamailio's queue: only the sidecar holds it
+    directory.unlink()
+    assert [r["callId"] for r in sync.collect_dropped()] == ["c1"]
+    assert [json.loads(line)["callId"] for line in sync.files.dropped.read_text().splitlines()] == [
+        "c1"
+    ]
+    assert sync.collect_dropped() == []

@@ -46,6 +46,8 @@ class EdgeSync:
     #: PBX URI -> wall-clock time Kamailio first saw it silent
     _suspects: dict[str, float] = field(default_factory=dict, repr=False)
     _recorded: set[str] = field(default_factory=set, repr=False)
+    #: drained from Kamailio but not yet in the journal (its write failed): written next time
+    _unwritten: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def apply(self, tenants: Iterable[Mapping[str, Any]], *, force: bool = False) -> SyncResult:
         """Render, write atomically and reload when anything changed (or ``force``)."""
@@ -104,14 +106,24 @@ class EdgeSync:
                     records += self._end_calls_on(uri)
         for item in self._drain(DROPPED_QUEUE):
             records.append(json.loads(item["val"]))
-        fresh = [r for r in records if r.get("callId") not in self._recorded]
-        if fresh:
-            with self.files.dropped.open("a", encoding="utf-8") as out:
+        for record in records:  # drained from Kamailio: only this process holds them now
+            call = str(record.get("callId"))
+            if call not in self._recorded and call not in {
+                str(r.get("callId")) for r in self._unwritten
+            }:
+                self._unwritten.append(record)
+        fresh = self._unwritten
+        if fresh:  # a failed write (directory not there yet, disk full) is retried next time
+            self.files.dropped.parent.mkdir(parents=True, exist_ok=True)
+            with self.files.dropped.open("a+", encoding="utf-8") as out:
+                if out.tell() and _last_byte(self.files.dropped) != b"\n":
+                    out.write("\n")  # end a line torn by an earlier failed write
                 for record in fresh:
-                    self._recorded.add(str(record.get("callId")))
                     out.write(json.dumps(record, sort_keys=True) + "\n")
                 out.flush()
                 os.fsync(out.fileno())
+            self._recorded.update(str(r.get("callId")) for r in fresh)
+            self._unwritten = []
         return fresh
 
     def _drain(self, queue: str, limit: int = 100000) -> list[dict[str, Any]]:
@@ -178,3 +190,9 @@ def _seconds(value: Any, default: float) -> float:
         return float(value)
     except (TypeError, ValueError):
         return default
+
+
+def _last_byte(path: "os.PathLike[str]") -> bytes:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1)
