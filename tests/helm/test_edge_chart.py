@@ -158,14 +158,17 @@ def test_pdb_never_allows_every_edge_down():
         helm("render", EDGE_CHART, {"podDisruptionBudget": {"maxUnavailable": 3}})
 
 
-def test_routing_sidecar_may_only_read_tenants():
+def test_routing_sidecar_may_only_read_tenants_and_publish_dropped_calls():
     rendered = render(EDGE_CHART)
-    (rule,) = rendered.one("ClusterRole")["rules"]
-    assert rule == {
-        "apiGroups": ["samu-platform.io"],
-        "resources": ["samutenants"],
-        "verbs": ["list", "watch"],
-    }
+    assert rendered.one("ClusterRole")["rules"] == [
+        {
+            "apiGroups": ["samu-platform.io"],
+            "resources": ["samutenants"],
+            "verbs": ["list", "watch"],
+        },
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+    ]
     off = render(EDGE_CHART, {"routingSync": {"enabled": False}})
     assert "ClusterRole" not in off.kinds()
     assert (

@@ -8,6 +8,7 @@ except the few calls listed in PRODUCTION_ONLY with the reason the scenario may 
 """
 
 import asyncio
+import json
 import os
 import re
 import socket
@@ -19,6 +20,7 @@ from kopf.testing import KopfRunner
 
 from samu_operator import kube
 from samu_operator.core.fencing import SWITCHOVER_ANNOTATION
+from samu_operator.edge.files import DROPPED_FILE
 from samu_operator.kubelet import EmulatedCluster
 from tests.helm import rbac
 from tests.helm.charts import EDGE_CHART, OPERATOR_CHART, render
@@ -250,7 +252,9 @@ async def test_chart_rbac_equals_the_operators_calls(monkeypatch):
 async def test_edge_chart_rbac_equals_the_sidecars_calls(tmp_path):
     """The sidecar exactly as the edge chart runs it (command, args, environment), in its own
     process (Kopf's registry is global: this pytest process has the operator's handlers),
-    logging in through a kubeconfig like in a pod; Kamailio is absent (reloads are retried)."""
+    logging in through a kubeconfig like in a pod; Kamailio is absent (reloads are retried).
+    Two dropped-call records written to its journal (as ``collect_dropped`` does) are
+    published: ConfigMap get/create/patch and Events create."""
     rendered = render(EDGE_CHART)
     pod = rendered.one("Deployment")["spec"]["template"]["spec"]
     sidecar = next(c for c in pod["containers"] if c["name"] == "routing-sync")
@@ -282,6 +286,15 @@ async def test_edge_chart_rbac_equals_the_sidecars_calls(tmp_path):
                     30,
                     "the sidecar wrote samu-30's routes",
                 )
+                # answered calls lost with a PBX, as collect_dropped journals them: the first
+                # creates samu-30's ConfigMap, the second patches it; one Event each
+                for n in (1, 2):
+                    await _journal_dropped_call(tables, n)
+                    await wait_for(
+                        lambda n=n: len(_dropped_calls(cluster)) == n,
+                        30,
+                        f"dropped call {n} published",
+                    )
             finally:
                 proc.terminate()
                 await asyncio.to_thread(proc.wait, 30)
@@ -289,3 +302,14 @@ async def test_edge_chart_rbac_equals_the_sidecars_calls(tmp_path):
     missing, unused = rbac.compare(rbac.observed_grants(calls), rbac.granted(role["rules"]))
     assert missing == set(), (tmp_path / "sidecar.log").read_text()[-2000:]
     assert unused == set()
+
+
+async def _journal_dropped_call(tables, n: int) -> None:
+    record = {"callId": f"c{n}@edge", "at": 1795665600.0 + n, "tenant": "samu-30", "caller": "1"}
+    with (tables / DROPPED_FILE).open("a") as journal:
+        journal.write(json.dumps(record) + "\n")
+
+
+def _dropped_calls(cluster: EmulatedCluster) -> dict:
+    cm = cluster.emulator.read("v1/configmaps", "samu-30", "dropped-calls") or {}
+    return cm.get("data") or {}
