@@ -5,12 +5,17 @@ that were already answered by the lost PBX are counted, and each one is recorded
 tenant, time) where the operator collects it for an ARM to call back.
 """
 
+import asyncio
 import json
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
+from samu_operator import kube
+from samu_operator.edge.publish import DroppedPublisher
+from samu_operator.kubelet import EmulatedCluster
 from tests.edge.conftest import Lab, tenant_doc
 from tests.edge.harness import wait_for
 
@@ -51,6 +56,10 @@ def test_zone_loss_at_50_cps_loses_no_call_setup(lab: Lab) -> None:
     assert all(lost_at - 5 < float(r["at"]) < time.time() + 1 for r in records)
     kept = [json.loads(line) for line in lab.edge.files.dropped.read_text().splitlines()]
     assert kept == [json.loads(json.dumps(r, sort_keys=True)) for r in records]
+    # ...and published where the tenant's call-back reads them: every one, once
+    published, events = asyncio.run(_publish(lab.edge.files.dropped))
+    assert sorted(published) == sorted(c.call_id for c in dropped)
+    assert events == len(dropped)
 
     with urllib.request.urlopen(lab.edge.metrics_url, timeout=5) as response:
         metrics = response.read().decode()
@@ -103,3 +112,15 @@ def test_probes_mark_a_silent_pbx_down_and_up_without_any_call(lab: Lab) -> None
     wait_for(lambda: lab.edge.dispatcher_flags()[zone_a.uri] == "AP", 10, "a back up")
     run = lab.caller(number="+33466000015").run(rate=20, calls=10)
     assert run.by_pbx() == {"samu-30-a": 10}
+
+
+async def _publish(journal: Path) -> tuple[list[str], int]:
+    """Publish the edge's journal to an emulated API server: the callIds in samu-30's
+    ``dropped-calls`` ConfigMap and the number of AnsweredCallDropped Events."""
+    async with EmulatedCluster() as cluster:
+        client = kube.Kube(kube.make_api_client(cluster.url))
+        await asyncio.to_thread(DroppedPublisher(journal, client=lambda: client).publish)
+        cm = cluster.emulator.read("v1/configmaps", "samu-30", "dropped-calls") or {}
+        calls = [json.loads(v)["callId"] for v in (cm.get("data") or {}).values()]
+        events = cluster.emulator.objects_of("v1/events", "samu-30")
+        return calls, sum(e.get("reason") == "AnsweredCallDropped" for e in events)
