@@ -167,3 +167,34 @@ def test_a_record_drained_from_kamailio_survives_a_failed_journal_write(tmp_path
         "c1"
     ]
     assert sync.collect_dropped() == []
+
+
+class Refusing(kube.Kube):
+    """The API answering ``status`` to every write into one Namespace."""
+
+    def __init__(self, api: Any, namespace: str, status: int) -> None:
+        super().__init__(api)
+        self.namespace, self.status = namespace, status
+
+    def _call(self, method: str, path: str, *args: Any, **kwargs: Any) -> dict:
+        if method in {"POST", "PATCH"} and f"/namespaces/{self.namespace}/" in path:
+            raise kube.KubeError(self.status, "refused")
+        return super()._call(method, path, *args, **kwargs)
+
+
+@pytest.mark.parametrize("status", [404, 503])
+async def test_one_tenant_refused_never_blocks_the_others(tmp_path: Path, status: int):
+    journal = tmp_path / "dropped-calls.jsonl"
+    _journal(journal, rec("c1", 100.0, tenant="samu-99"), rec("c2", 101.0))
+    async with EmulatedCluster() as cluster:
+        client = Refusing(kube.make_api_client(cluster.url), "samu-99", status)
+        publisher = DroppedPublisher(journal, client=lambda: client)
+        if status == 404:  # Namespace gone: kept in the journal only, the marker moves on
+            assert await _in_thread(publisher.publish) == 1
+            assert publisher.marker.exists()
+        else:  # transient: samu-30 published, samu-99 retried (marker unmoved)
+            with pytest.raises(kube.KubeError):
+                await _in_thread(publisher.publish)
+            assert not publisher.marker.exists()
+        data = cluster.emulator.read(CONFIGMAPS, "samu-30", "dropped-calls")["data"]
+        assert [json.loads(v)["callId"] for v in data.values()] == ["c2"]

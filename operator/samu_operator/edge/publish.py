@@ -6,7 +6,9 @@ offset of the journal published so far. Each pass reads the complete lines past 
 writes them to each tenant's ``dropped-calls`` ConfigMap and posts one Event per call, and
 only then moves the marker. An API error leaves the marker where it was: the same lines are
 published again on the next pass, which the writes make harmless (keys by callId, Events
-named after the call). A restarted sidecar resumes from the marker.
+named after the call). A restarted sidecar resumes from the marker. One tenant's failure
+never blocks the others' records; a tenant whose Namespace is gone (404) keeps its records in
+the journal and the logs only, and the marker moves past them.
 
 Several edge replicas may write one tenant's ConfigMap: merge patches only add or remove
 their own keys; two creates at once end in one 409, retried as a patch.
@@ -80,12 +82,29 @@ class DroppedPublisher:
                 continue
             grouped.setdefault(tenant, []).append(record)
         client = self.client()
-        for tenant, items in grouped.items():
-            self._write_configmap(client, tenant, items)
-            for record in items:
-                self._post_event(client, tenant, record)
+        failed: Exception | None = None
+        published = 0
+        for tenant, items in grouped.items():  # one tenant's failure never blocks the others
+            try:
+                self._write_configmap(client, tenant, items)
+                for record in items:
+                    self._post_event(client, tenant, record)
+            except kube.KubeError as exc:
+                if exc.status != 404:
+                    failed = exc
+                    continue
+                # no such Namespace (tenant deleted): nowhere to call back from; the records
+                # stay in the journal and the logs, and must not block the other tenants
+                log.error(
+                    f"edge: {len(items)} dropped calls of {tenant} kept only in the "
+                    f"journal, its Namespace is gone: {exc}"
+                )
+                continue
+            published += len(items)
+        if failed is not None:
+            raise failed  # marker unmoved: all retried, the published ones are no-ops
         write_atomic(self.marker, f"{end}\n")
-        return sum(len(items) for items in grouped.values())
+        return published
 
     def _write_configmap(
         self, client: kube.Kube, tenant: str, records: list[Mapping[str, Any]]
