@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from samu_operator import kube
+from samu_operator import kube, kube_apply
 from samu_operator.core import dropped
 from samu_operator.core.labels import TENANT
 from samu_operator.edge.files import EdgeFiles
@@ -198,3 +198,15 @@ async def test_one_tenant_refused_never_blocks_the_others(tmp_path: Path, status
             assert not publisher.marker.exists()
         data = cluster.emulator.read(CONFIGMAPS, "samu-30", "dropped-calls")["data"]
         assert [json.loads(v)["callId"] for v in data.values()] == ["c2"]
+
+
+async def test_the_operators_prune_never_deletes_the_dropped_calls_configmap(tmp_path: Path):
+    async with EmulatedCluster() as cluster:
+        child = dropped.configmap("samu-30", {"k": "v"})
+        child["metadata"] = {"name": "asterisk", "namespace": "samu-30", "labels": {TENANT: "samu-30"}}  # fmt: skip
+        await cluster.emulator.put(CONFIGMAPS, child)
+        await cluster.emulator.put(CONFIGMAPS, dropped.configmap("samu-30", {"k": "v"}))
+        client = kube.Kube(kube.make_api_client(cluster.url))
+        pruned = await _in_thread(lambda: kube_apply.prune(client, "samu-30", []))
+        assert pruned and cluster.emulator.read(CONFIGMAPS, "samu-30", "asterisk") is None
+        assert cluster.emulator.read(CONFIGMAPS, "samu-30", "dropped-calls") is not None
