@@ -14,13 +14,15 @@ from samu_operator.kube import KINDS, Kube, KubeError, Ref
 
 Obj = dict[str, Any]
 
-#: Kinds a tenant may own (what prune and teardown look for), by apiVersion.
+#: Kinds a tenant may own (what prune and teardown list), by apiVersion. Not Secrets: the
+#: tenant's one Secret is always desired and is addressed by name, so the operator never
+#: needs to list or watch Secrets (RBAC cannot scope that to tenant namespaces: it would let
+#: the operator read every Secret of the cluster).
 CHILD_KINDS: tuple[tuple[str, str], ...] = (
     ("apps/v1", "StatefulSet"),
     ("v1", "Service"),
     ("policy/v1", "PodDisruptionBudget"),
     ("v1", "ConfigMap"),
-    ("v1", "Secret"),
     ("v1", "ServiceAccount"),
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("v1", "LimitRange"),
@@ -114,8 +116,8 @@ def teardown(
     ``delete_recordings``. Kept objects get the RETAINED annotation (``note``: when, why)."""
     result = TornDown()
     live = _children(kube, tenant)
-    namespace = next((o for o in desired if o["kind"] == "Namespace"), None)
-    for obj in [*live, *([namespace] if namespace else [])]:
+    by_name = [o for o in desired if o["kind"] in ("Secret", "Namespace")]  # never listed
+    for obj in [*live, *by_name]:
         ref = Ref.of(obj)
         if is_retained(obj, delete_recordings):
             if kube.get(ref) is not None:

@@ -19,7 +19,9 @@ from samu_operator.handlers import state
 from samu_operator.handlers.tenants import TENANTS, pods_by_zone
 from samu_operator.model.tenant import KIND
 
-#: (group, version, plural) of every kind a tenant owns, watched for drift.
+#: (group, version, plural) of every kind a tenant owns, watched for drift. Not Secrets:
+#: watching them needs list/watch on every Secret of the cluster; the SIP Secret is
+#: create-only and a hand-deleted one is re-created by the periodic re-check.
 WATCHED: tuple[tuple[str, str, str], ...] = (
     ("", "v1", "namespaces"),
     ("", "v1", "persistentvolumeclaims"),
@@ -27,7 +29,6 @@ WATCHED: tuple[tuple[str, str, str], ...] = (
     ("", "v1", "limitranges"),
     ("networking.k8s.io", "v1", "networkpolicies"),
     ("", "v1", "serviceaccounts"),
-    ("", "v1", "secrets"),
     ("", "v1", "configmaps"),
     ("apps", "v1", "statefulsets"),
     ("", "v1", "services"),
