@@ -133,3 +133,19 @@ async def wait_for(fn: Callable[[], T], timeout: float = 30.0, what: str = "") -
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or fn}")
         await asyncio.sleep(0.05)
+
+
+#: Emulator keys of every kind a tenant's objects may have (for inventories in e2e tests).
+TENANT_OBJECT_KEYS: tuple[str, ...] = (
+    "v1/namespaces",
+    "v1/configmaps",
+    "v1/secrets",
+    "v1/services",
+    "v1/serviceaccounts",
+    "v1/resourcequotas",
+    "v1/limitranges",
+    "v1/persistentvolumeclaims",
+    "apps/v1/statefulsets",
+    "networking.k8s.io/v1/networkpolicies",
+    "policy/v1/poddisruptionbudgets",
+)

@@ -4,6 +4,7 @@ import pytest
 
 from samu_operator.core import labels
 from tests.operator.harness import (
+    TENANT_OBJECT_KEYS,
     TENANTS,
     apply,
     kubectl_delete,
@@ -28,19 +29,7 @@ def events_for(cluster, name):
 def children_of(cluster, name):
     """Every live object labelled with the tenant, by (kind, name)."""
     found = set()
-    for key in (
-        "v1/configmaps",
-        "v1/secrets",
-        "v1/services",
-        "v1/serviceaccounts",
-        "v1/resourcequotas",
-        "v1/limitranges",
-        "v1/persistentvolumeclaims",
-        "apps/v1/statefulsets",
-        "networking.k8s.io/v1/networkpolicies",
-        "policy/v1/poddisruptionbudgets",
-        "v1/namespaces",
-    ):
+    for key in TENANT_OBJECT_KEYS:
         for o in cluster.emulator.objects_of(key):
             if o["metadata"].get("labels", {}).get(labels.TENANT) == name:
                 found.add((o["kind"], o["metadata"]["name"]))

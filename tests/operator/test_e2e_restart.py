@@ -3,29 +3,24 @@
 import pytest
 
 from samu_operator.core import labels
-from tests.operator.harness import apply, obj, patch_tenant, phase, tenant, tenant_doc, wait_for
+from tests.operator.harness import (
+    TENANT_OBJECT_KEYS,
+    apply,
+    obj,
+    patch_tenant,
+    phase,
+    tenant,
+    tenant_doc,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
-
-KEYS = (
-    "v1/namespaces",
-    "v1/configmaps",
-    "v1/secrets",
-    "v1/services",
-    "v1/serviceaccounts",
-    "v1/resourcequotas",
-    "v1/limitranges",
-    "v1/persistentvolumeclaims",
-    "apps/v1/statefulsets",
-    "networking.k8s.io/v1/networkpolicies",
-    "policy/v1/poddisruptionbudgets",
-)
 
 
 def inventory(cluster, name):
     """(kind, namespace, name) -> uid of every object of the tenant."""
     found = {}
-    for key in KEYS:
+    for key in TENANT_OBJECT_KEYS:
         for o in cluster.emulator.objects_of(key):
             meta = o["metadata"]
             if meta.get("labels", {}).get(labels.TENANT) == name:
