@@ -219,8 +219,8 @@ class KubernetesCluster(pulumi.ComponentResource):
             )
         )
         groups = [self.tenancy.sg_nodes.id]
-        if spec.sip_edge:
-            groups.append(self.tenancy.sg_sip.id)
+        if spec.sip_edge:  # the SIP edge LB's members: its node port from the amphorae
+            groups.append(self.tenancy.sg_sip_nodes.id)
         _, address = self._node(
             f"{spec.name}-worker-{zone}-{n}",
             zone,
@@ -234,7 +234,14 @@ class KubernetesCluster(pulumi.ComponentResource):
         return address
 
     def _sip_edge(self) -> None:
-        """Carrier-facing SIP-TLS: TLS passes through to the edge (Kamailio) on the workers."""
+        """Carrier-facing SIP-TLS: TLS passes through to the edge (Kamailio) on the workers.
+
+        Listener 5061 on the floating IP; members are every worker on the edge chart's fixed
+        node port (``edge.sipTlsNodePort``, the NodePort the edge release declares), whose
+        ``externalTrafficPolicy: Local`` makes only the workers running an edge pod pass the
+        TLS-HELLO monitor. TLS ends in Kamailio, which advertises the floating IP on 5061.
+        """
+        node_port = self.cfg.edge.sip_tls_node_port
         name = f"{self.spec.name}-sip-edge"
         lb = openstack.loadbalancer.LoadBalancer(
             name,
@@ -274,7 +281,7 @@ class KubernetesCluster(pulumi.ComponentResource):
                 f"{name}-{zone}-{i}",
                 pool_id=pool.id,
                 address=address,
-                protocol_port=SIP_TLS,
+                protocol_port=node_port,
                 subnet_id=self.tenancy.zones[zone].subnet.id,
                 tags=tags("sip-edge", zone),
                 opts=self.child,

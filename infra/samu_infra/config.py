@@ -176,15 +176,40 @@ class OperatorRelease(Model):
     values: dict[str, Any] = Field(default_factory=dict)
 
 
+#: Kubernetes' default node port range (RKE2 keeps it): a fixed node port must sit inside.
+NODE_PORT_RANGE = (30000, 32767)
+
+
+class EdgeTls(Model):
+    """The carrier-facing certificate of the SIP edge (Secret ``sip.tls.secretName``).
+
+    By default the program writes that Secret (kubernetes.io/tls) from these two secure
+    values, before the edge release. ``existingSecret: true`` leaves it to another tool
+    (cert-manager's Certificate, an external secrets operator): then give neither value.
+    """
+
+    existing_secret: bool = False
+    certificate: Annotated[Secure | None, BeforeValidator(_secure)] = Field(
+        default=None, description="PEM, the full chain the carrier must trust (tls.crt)"
+    )
+    private_key: Annotated[Secure | None, BeforeValidator(_secure)] = Field(
+        default=None, description="PEM private key of that certificate (tls.key)"
+    )
+
+
 class EdgeRelease(Model):
     """The samu-edge chart, released on the operator's cluster after the operator (CRD).
 
-    Its carrier ranges, TLS port and advertised address come from the stack (edge.py);
-    ``values`` holds the rest and is checked against the chart's values.schema.json.
+    Its carrier ranges, TLS port, node port and advertised address come from the stack
+    (edge.py); ``values`` holds the rest and is checked against the chart's values.schema.json.
+    ``sipTlsNodePort`` is the one number the SIP edge load balancer's members, the workers'
+    security group and the chart's NodePort Service all use (edge.py, cluster.py, tenancy.py).
     """
 
     chart: str = "helm/samu-edge"
     namespace: DnsLabel = "samu-edge"
+    sip_tls_node_port: int = Field(default=30561, ge=NODE_PORT_RANGE[0], le=NODE_PORT_RANGE[1])
+    tls: EdgeTls = Field(default_factory=EdgeTls)
     values: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -10,7 +10,15 @@ What comes from the stack rather than from ``edge.values``:
   plus the supernet, because the Octavia TCP passthrough forwards from its amphorae (inside
   the supernet), not from the carrier. One source of truth: a second list could drift and
   drop calls at the pod.
-- ``sip.tls``: enabled on port 5061, the only port the SIP edge load balancer forwards.
+- ``sip.tls``: enabled on port 5061, the only port the SIP edge load balancer listens on.
+- ``service``: type NodePort with the fixed node port ``edge.sipTlsNodePort``, the port the
+  load balancer's members (the workers) are declared with, and ``externalTrafficPolicy:
+  Local``, so that a worker with no edge pod fails the LB's TLS-HELLO health monitor and gets
+  no call (instead of forwarding it through a second hop). Not type LoadBalancer: a cloud
+  controller would create a second load balancer, outside the security groups, carrier ranges
+  and floating IP the tenancy declares. Not hostPort: Pod Security "restricted" forbids it.
+  Kamailio still listens on 5061 in the pod and advertises the floating IP with 5061: the
+  carrier only ever sees the load balancer's address, never the node port.
 - ``sip.advertise``: the SIP edge load balancer's floating IP. Neutron allocates it, so it
   is *not* known at plan time on the first ``up``; Pulumi still resolves it before it
   creates the Release (the value depends on the floating IP), which is why it is wired as
@@ -30,8 +38,15 @@ import yaml
 from samu_infra.config import StackConfig
 from samu_operator.core.desired import EDGE_NAMESPACE  # tenants admit SIP only from it
 
-__all__ = ["EDGE_NAMESPACE", "edge_issues", "merge", "release_values", "sip_sources"]
-#: The port the SIP edge load balancer forwards (tenancy.SIP_TLS; a test keeps them equal).
+__all__ = [
+    "EDGE_NAMESPACE",
+    "edge_issues",
+    "merge",
+    "release_values",
+    "sip_sources",
+    "tls_secret_name",
+]
+#: The port the SIP edge load balancer listens on (tenancy.SIP_TLS; a test keeps them equal).
 SIP_TLS_PORT = 5061
 #: Values the stack derives: set them at their source key, not in ``edge.values``.
 DERIVED: dict[tuple[str, ...], str] = {
@@ -39,6 +54,9 @@ DERIVED: dict[tuple[str, ...], str] = {
     ("service", "loadBalancerSourceRanges"): "network.carrierCidrs",
     ("sip", "tls", "enabled"): "the SIP edge load balancer (SIP-TLS only)",
     ("sip", "tls", "port"): "the SIP edge load balancer (port 5061)",
+    ("service", "type"): "the SIP edge load balancer (NodePort: its members are the workers)",
+    ("service", "nodePorts", "sipTls"): "edge.sipTlsNodePort",
+    ("service", "externalTrafficPolicy"): "the SIP edge load balancer's health monitor (Local)",
 }
 
 
@@ -68,9 +86,53 @@ def release_values(cfg: StackConfig, advertise: object) -> dict[str, Any]:
     derived: dict[str, Any] = {
         "sip": {"advertise": advertise, "tls": {"enabled": True, "port": SIP_TLS_PORT}},
         "networkPolicy": {"carrierCidrs": sources},
-        "service": {"loadBalancerSourceRanges": sources},
+        "service": {
+            "type": "NodePort",
+            "nodePorts": {"sipTls": cfg.edge.sip_tls_node_port},
+            "externalTrafficPolicy": "Local",
+            # Unused by a NodePort Service; kept equal so that no stale copy can be set.
+            "loadBalancerSourceRanges": sources,
+        },
     }
     return merge(derived, cfg.edge.values)
+
+
+def tls_secret_name(cfg: StackConfig) -> str:
+    """The Secret Kamailio mounts (``edge.values.sip.tls.secretName``; "" when unset)."""
+    tls = (cfg.edge.values.get("sip") or {}).get("tls") or {}
+    name = tls.get("secretName", "") if isinstance(tls, Mapping) else ""
+    return name if isinstance(name, str) else ""
+
+
+def _tls_issues(cfg: StackConfig) -> list[tuple[str, str]]:
+    """The certificate comes from secure stack values, or (existingSecret) from elsewhere."""
+    tls = cfg.edge.tls
+    secret = tls_secret_name(cfg) or "<sip.tls.secretName>"
+    if tls.existing_secret:
+        return [
+            (
+                f"edge.tls.{field}",
+                f"edge.tls.existingSecret is true (another tool writes Secret {secret}): "
+                "remove it, or set existingSecret: false to have the program write the Secret",
+            )
+            for field, value in (("certificate", tls.certificate), ("privateKey", tls.private_key))
+            if value is not None
+        ]
+    fixes = {
+        "certificate": "pulumi config set --secret --path edge.tls.certificate -- "
+        '"$(cat tls.crt)"  (PEM, the full chain)',
+        "privateKey": 'pulumi config set --secret --path edge.tls.privateKey -- "$(cat tls.key)"',
+    }
+    return [
+        (
+            f"edge.tls.{field}",
+            f"missing: the program writes Secret {secret} in namespace {EDGE_NAMESPACE} from it; "
+            f"set it with '{fixes[field]}', or set edge.tls.existingSecret: true if "
+            "cert-manager (or another tool) writes that Secret",
+        )
+        for field, value in (("certificate", tls.certificate), ("privateKey", tls.private_key))
+        if value is None
+    ]
 
 
 def _at(values: Mapping[str, Any], path: tuple[str, ...]) -> bool:
@@ -103,6 +165,7 @@ def edge_issues(cfg: StackConfig, project_root: Path) -> list[tuple[str, str]]:
                 f"namespace {EDGE_NAMESPACE}: set {EDGE_NAMESPACE}",
             )
         )
+    issues += _tls_issues(cfg)
     clusters = {c.name: (i, c) for i, c in enumerate(cfg.clusters)}
     if cfg.operator.cluster in clusters:
         i, cluster = clusters[cfg.operator.cluster]

@@ -4,20 +4,42 @@ Released on the operator's cluster through the operator release's Kubernetes pro
 namespace ``samu-edge`` (the only one the tenants' NetworkPolicies admit SIP from), and
 after the operator release: the routing sidecar lists/watches SamuTenants, whose CRD that
 chart installs. Values come from edge.py (checked against the chart before any resource).
+
+Order on the first ``up``: Namespace, then the TLS Secret, then the Release. Kamailio
+mounts the Secret (``sip.tls.secretName``): a Release before its Secret would leave the
+edge pods in ContainerCreating and the atomic release would roll back. The program declares
+the Namespace itself (no ``create_namespace``): Helm would create it only while installing
+the release, too late for the Secret that must exist before it.
 """
 
 from pathlib import Path
+from typing import Any
 
 import pulumi
 from pulumi_kubernetes import Provider
+from pulumi_kubernetes.core.v1 import Namespace, Secret
 from pulumi_kubernetes.helm.v3 import Release
 
 from samu_infra.config import StackConfig
-from samu_infra.edge import EDGE_NAMESPACE, release_values
+from samu_infra.edge import EDGE_NAMESPACE, release_values, tls_secret_name
+
+#: Labels of the edge's namespace. Pod Security "restricted", as the chart's pods require;
+#: not ``app.kubernetes.io/part-of: samu-platform``, which marks the tenants' namespaces
+#: (the edge's NetworkPolicy sends SIP to those).
+NAMESPACE_LABELS = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "samu-platform.io/managed-by": "pulumi",
+}
+
+
+def tls_string_data(tls: dict[str, Any]) -> dict[str, str]:
+    """The kubernetes.io/tls Secret's keys from the decrypted ``edge.tls`` config object."""
+    return {"tls.crt": str(tls["certificate"]), "tls.key": str(tls["privateKey"])}
 
 
 class EdgeRelease(pulumi.ComponentResource):
-    """Helm release of helm/samu-edge, advertising the SIP edge load balancer's address."""
+    """Namespace, TLS Secret (unless another tool writes it), then helm/samu-edge."""
 
     def __init__(
         self,
@@ -27,19 +49,42 @@ class EdgeRelease(pulumi.ComponentResource):
         operator_release: pulumi.Resource,
         advertise: pulumi.Input[str],
         project_root: Path,
+        tls: pulumi.Output[dict[str, Any]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``tls``: the decrypted ``edge.tls`` object (a secret output); None when
+        ``edge.tls.existingSecret`` leaves the Secret to another tool."""
         super().__init__("samu:infra:EdgeRelease", name, None, opts)
+        k8s = pulumi.ResourceOptions(parent=self, provider=provider)
+        self.namespace = Namespace(
+            EDGE_NAMESPACE,
+            metadata={"name": EDGE_NAMESPACE, "labels": NAMESPACE_LABELS},
+            opts=k8s,
+        )
+        after: list[pulumi.Resource] = [operator_release, self.namespace]
+        self.tls_secret: Secret | None = None
+        if tls is not None:
+            self.tls_secret = Secret(
+                tls_secret_name(cfg),
+                metadata={
+                    "name": tls_secret_name(cfg),
+                    "namespace": self.namespace.metadata["name"],
+                    "labels": {"samu-platform.io/managed-by": "pulumi"},
+                },
+                type="kubernetes.io/tls",
+                # A secret output: masked in the plan, encrypted in the state.
+                string_data=pulumi.Output.secret(tls.apply(tls_string_data)),
+                opts=k8s,
+            )
+            after.append(self.tls_secret)
         self.release = Release(
             "samu-edge",
             name="samu-edge",
             chart=str(project_root / cfg.edge.chart),
-            namespace=EDGE_NAMESPACE,
-            create_namespace=True,
+            namespace=self.namespace.metadata["name"],
+            create_namespace=False,
             atomic=True,
             values=release_values(cfg, advertise),
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=provider, depends_on=[operator_release]
-            ),
+            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=after)),
         )
         self.register_outputs({"release": self.release.name})

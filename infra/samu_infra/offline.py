@@ -98,6 +98,12 @@ def placeholder_config(cfg: StackConfig) -> tuple[dict[str, str], list[str]]:
         f"{PROJECT}:oracleAdminPassword": PLACEHOLDER,
         f"{PROJECT}:clusterSecrets": json.dumps(secrets),
     }
+    if not cfg.edge.tls.existing_secret:
+        # The engine hands a structured key holding a secure value whole, decrypted, and
+        # marks the key secret; the program reads only edge.tls from it.
+        edge = cfg.edge.model_dump(by_alias=True, mode="json")
+        edge["tls"].update(certificate=PLACEHOLDER, privateKey=PLACEHOLDER)
+        values[f"{PROJECT}:edge"] = json.dumps(edge)
     return values, list(values)
 
 

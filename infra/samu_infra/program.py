@@ -47,7 +47,11 @@ def build(cfg: StackConfig, project_root: Path = PROJECT_ROOT) -> dict[str, pulu
     operator = OperatorRelease(
         "samu-operator", cfg, operator_cluster.kubeconfig, tenants, project_root, opts=opts
     )
-    # The config check guarantees the operator's cluster has the SIP edge load balancer.
+    # The config check guarantees the operator's cluster has the SIP edge load balancer,
+    # and edge.tls holds secure certificate and key unless another tool writes the Secret.
+    edge_tls = None
+    if not cfg.edge.tls.existing_secret:
+        edge_tls = config.require_secret_object("edge").apply(lambda edge: edge["tls"])
     EdgeRelease(
         "samu-edge",
         cfg,
@@ -55,6 +59,7 @@ def build(cfg: StackConfig, project_root: Path = PROJECT_ROOT) -> dict[str, pulu
         operator.release,
         operator_cluster.sip_address,
         project_root,
+        tls=edge_tls,
         opts=opts,
     )
     outputs: dict[str, pulumi.Output] = {

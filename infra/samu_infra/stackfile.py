@@ -72,6 +72,8 @@ def _pydantic_issues(exc: ValidationError) -> list[ConfigIssue]:
         ctx = err.get("ctx") or {}
         if err["type"] == "value_error":
             message = str(ctx.get("error") or err["msg"])
+            # The fix names the very key to set (`--path edge.tls.certificate`).
+            message = message.replace("<key>", _key(loc).removeprefix(PREFIX))
         elif err["type"] in _FIXES:
             message = _FIXES[err["type"]].format(**ctx)
         else:
@@ -106,12 +108,15 @@ def _clear_secrets(node: Any, key: str) -> list[ConfigIssue]:
         for name, value in node.items():
             sub = f"{key}.{name}" if not key.endswith(":") else f"{key}{name}"
             secret_named = _SECRET_NAME.search(str(name)) and not _SECRET_REF.search(str(name))
-            if secret_named and isinstance(value, str | int | float):
+            # A boolean switch (edge.tls.existingSecret) is never a secret value.
+            clear = isinstance(value, str | int | float) and not isinstance(value, bool)
+            if secret_named and clear:
                 issues.append(
                     ConfigIssue(
                         sub,
-                        "clear-text secret: set it with 'pulumi config set --secret --path' "
-                        "so that the stack file holds only a secure: value",
+                        "clear-text secret: set it with 'pulumi config set --secret --path "
+                        f"{sub.removeprefix(PREFIX)} <value>' so that the stack file holds "
+                        "only a secure: value",
                     )
                 )
             elif not (isinstance(value, Mapping) and set(value) == {"secure"}):

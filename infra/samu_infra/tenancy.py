@@ -231,11 +231,19 @@ class Tenancy(pulumi.ComponentResource):
         egress("nodes-out", self.sg_nodes, cidr="0.0.0.0/0", parent=self)
         for port in (6443, 9345):  # API and RKE2 supervisor: internal callers and the LB only
             ingress(f"nodes-api-{port}", self.sg_nodes, port, cidr=net.supernet, parent=self)
+        # The SIP edge load balancer's VIP: SIP-TLS 5061 from the carrier's ranges only.
         self.sg_sip = self._group("sip-edge", "sip-edge", "SIP-TLS from the carrier ranges only")
         for i, cidr in enumerate(net.carrier_cidrs):
             ingress(f"sip-tls-{i}", self.sg_sip, SIP_TLS, cidr=cidr, parent=self)
-        # Octavia forwards from its amphorae's addresses inside the tenancy, not the carrier's.
-        ingress("sip-tls-lb", self.sg_sip, SIP_TLS, cidr=net.supernet, parent=self)
+        # The workers behind it: the LB's members are the workers on the edge's fixed node
+        # port, and Octavia forwards (and health-checks) from its amphorae's addresses in the
+        # member subnets, inside the supernet, never from the carrier's: admit that port from
+        # the supernet only. The carrier never reaches a worker directly (no floating IP).
+        node_port = self.cfg.edge.sip_tls_node_port
+        self.sg_sip_nodes = self._group(
+            "sip-edge-nodes", "sip-edge", f"SIP-TLS node port {node_port} from the SIP edge LB"
+        )
+        ingress("sip-tls-nodeport-lb", self.sg_sip_nodes, node_port, cidr=net.supernet, parent=self)
 
     def _bastion(self) -> None:
         child = pulumi.ResourceOptions(parent=self)

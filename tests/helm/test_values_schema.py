@@ -103,7 +103,12 @@ EDGE_BAD = [
     ("replicaCount", 1, "replicaCount", "minimum"),
     ("image.tag", "latest", "image.tag", "not"),
     ("sip.tls.enabled", "true", "sip.tls.enabled", "type"),
-    ("service.type", "NodePort", "service.type", "enum"),
+    ("service.type", "ExternalName", "service.type", "enum"),
+    ("service.nodePorts", {"sipTls": 29999}, "service.nodePorts.sipTls", "minimum"),
+    ("service.nodePorts", {"sipTls": 32768}, "service.nodePorts.sipTls", "maximum"),
+    ("service.nodePorts", {"sipUdp": "30560"}, "service.nodePorts.sipUdp", "type"),
+    ("service.nodePorts", {"sipTcp": 5060}, "service.nodePorts.sipTcp", "minimum"),
+    ("service.nodePorts", {"sip": 30561}, "service.nodePorts", "additionalProperties"),
     ("kamailio.sharedMemoryMB", 16, "kamailio.sharedMemoryMB", "minimum"),
     ("runAsUser", 0, "runAsUser", "minimum"),
     ("sip.advertise", "sip.example.org", "sip.advertise", "pattern"),
@@ -124,3 +129,5 @@ def test_edge_bad_values_are_rejected_at_their_path(key, value, path, validator)
 def test_helm_itself_refuses_bad_edge_values():
     with pytest.raises(HelmError, match="/replicaCount"):
         helm("render", EDGE_CHART, _with(EDGE_CHART, "replicaCount", 1))
+    with pytest.raises(HelmError, match="/service/nodePorts/sipTls"):
+        helm("render", EDGE_CHART, _with(EDGE_CHART, "service.nodePorts", {"sipTls": 1024}))

@@ -17,6 +17,8 @@ from tests.infra.conftest import config_of, run_of
 from tests.infra.stackgen import PREFIX, REPO, stack_doc, write
 
 STACKS = ["dev", "prod"]
+#: What a careless `pulumi config set` without --secret would leave in the stack file.
+CLEAR_PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
 EDGE_CHART = REPO / "helm" / "samu-edge"
 
 
@@ -31,7 +33,8 @@ def test_edge_release_is_declared_in_samu_edge_with_values_from_the_stack(stack)
     assert edge.type == "kubernetes:helm.sh/v3:Release"
     assert edge.inputs["namespace"] == "samu-edge"
     assert edge.inputs["name"] == "samu-edge"
-    assert edge.inputs["createNamespace"] is True and edge.inputs["atomic"] is True
+    # The program declares the Namespace (the TLS Secret must be in it before the release).
+    assert edge.inputs["createNamespace"] is False and edge.inputs["atomic"] is True
     assert edge.inputs["chart"] == str(REPO / "helm" / "samu-edge")
     values = edge.inputs["values"]
     # The carrier ranges of the SIP security group, plus the supernet (Octavia's amphorae).
@@ -44,6 +47,10 @@ def test_edge_release_is_declared_in_samu_edge_with_values_from_the_stack(stack)
     assert values["sip"]["advertise"] == address == run.outputs["telephonySipEdgeAddress"]
     assert values["sip"]["tls"]["enabled"] is True
     assert values["sip"]["tls"]["port"] == SIP_TLS_PORT == tenancy.SIP_TLS
+    # Reached through the stack's own LB on the workers' fixed node port (test_sip_path.py).
+    assert values["service"]["type"] == "NodePort"
+    assert values["service"]["nodePorts"] == {"sipTls": cfg.edge.sip_tls_node_port}
+    assert values["service"]["externalTrafficPolicy"] == "Local"
     # The rest comes from the stack's edge.values.
     assert values["sip"]["tls"]["secretName"] == cfg.edge.values["sip"]["tls"]["secretName"]
     assert values["replicaCount"] == cfg.edge.values["replicaCount"]
@@ -70,7 +77,7 @@ def test_edge_release_follows_the_operator_release_on_its_provider(monkeypatch):
     run_offline(config_of("dev"), "dev", REPO)
     (opts,) = seen
     deps = [(type(d).__name__, d._name) for d in opts.depends_on]
-    assert deps == [("Release", "samu-operator")]
+    assert deps[0] == ("Release", "samu-operator")
     assert type(opts.provider).__name__ == "Provider"
     assert opts.provider._name == "telephony-k8s"  # the operator release's provider
 
@@ -109,6 +116,28 @@ CASES = [
      "clusters[0].sipEdge", "set sipEdge: true"),
     ("clear secret in edge values", _values("sip.tls.secretKey", "abc"),
      "edge.values.sip.tls.secretKey", "clear-text secret"),
+    ("node port below the range", lambda c: _edge(c).__setitem__("sipTlsNodePort", 5061),
+     "edge.sipTlsNodePort", "set at least 30000"),
+    ("node port above the range", lambda c: _edge(c).__setitem__("sipTlsNodePort", 32768),
+     "edge.sipTlsNodePort", "set at most 32767"),
+    ("node port in edge values", _values("service.nodePorts.sipTls", 30999),
+     "edge.values.service.nodePorts.sipTls", "derived from edge.sipTlsNodePort"),
+    ("service type in edge values", _values("service.type", "LoadBalancer"),
+     "edge.values.service.type", "remove it from edge.values"),
+    ("cluster traffic policy", _values("service.externalTrafficPolicy", "Cluster"),
+     "edge.values.service.externalTrafficPolicy", "health monitor"),
+    ("clear certificate", lambda c: _edge(c)["tls"].__setitem__("certificate", CLEAR_PEM),
+     "edge.tls.certificate",
+     "pulumi config set --secret --path edge.tls.certificate"),
+    ("clear private key", lambda c: _edge(c)["tls"].__setitem__("privateKey", CLEAR_PEM),
+     "edge.tls.privateKey", "pulumi config set --secret --path edge.tls.privateKey"),
+    ("no private key", lambda c: _edge(c)["tls"].pop("privateKey"), "edge.tls.privateKey",
+     "missing: the program writes Secret samu-edge-sip-tls"),
+    ("no certificate at all", lambda c: _edge(c).pop("tls"), "edge.tls.certificate",
+     "existingSecret: true"),
+    ("material and existing Secret",
+     lambda c: _edge(c)["tls"].__setitem__("existingSecret", True),
+     "edge.tls.certificate", "existingSecret is true"),
 ]  # fmt: skip
 
 
