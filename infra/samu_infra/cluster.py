@@ -23,6 +23,11 @@ from samu_infra.tenancy import SIP_TLS, Tenancy, boot_volume
 
 API_PORT = 6443
 SUPERVISOR_PORT = 9345
+#: Idle time (ms) before Octavia closes a carrier's SIP-TLS connection (its default: 50 s).
+#: SIP over TLS keeps one long-lived connection per carrier trunk, idle between requests;
+#: the edge sends in-dialog requests to the carrier (the ARM's BYE) back on it. 50 s is below
+#: the usual 60 s keep-alive (OPTIONS or CRLF) of a trunk: one quiet minute would cut it.
+SIP_IDLE_TIMEOUT_MS = 3_600_000
 
 
 def kubeconfig(cluster: str, api_host: str, ca_cert: str, admin_token: str) -> str:
@@ -256,6 +261,8 @@ class KubernetesCluster(pulumi.ComponentResource):
             protocol="TCP",
             protocol_port=SIP_TLS,
             allowed_cidrs=list(self.cfg.network.carrier_cidrs),
+            timeout_client_data=SIP_IDLE_TIMEOUT_MS,
+            timeout_member_data=SIP_IDLE_TIMEOUT_MS,
             tags=tags("sip-edge", traffic="sip-tls", tls="passthrough"),
             opts=self.child,
         )

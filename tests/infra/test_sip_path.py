@@ -64,6 +64,9 @@ def _assert_one_node_port(run: OfflineRun, cfg: Any) -> int:
     (listener,) = [r for r in inv.of_kind("Listener") if r.name == "telephony-sip-edge"]
     assert int(listener.inputs["protocolPort"]) == 5061
     assert listener.inputs["allowedCidrs"] == list(cfg.network.carrier_cidrs)
+    # A trunk's TLS connection outlives Octavia's 50 s idle default (keep-alives every ~60 s).
+    for timeout in ("timeoutClientData", "timeoutMemberData"):
+        assert int(listener.inputs[timeout]) >= 10 * 60_000, timeout
     # The workers admit the node port, from the supernet (Octavia's amphorae) and only there,
     # through a group every worker port behind the LB carries.
     rules = [r for r in _rules_admitting(run, node_port) if r.inputs.get("remoteIpPrefix")]
