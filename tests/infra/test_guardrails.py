@@ -62,6 +62,18 @@ def compliant() -> list[Declared]:
             metadata={"samu-tier": "recordings", "samu-tenant": "samu-30", "samu-encrypted": "true"}),
         Declared("kubernetes:samu-platform.io/v1alpha1:SamuTenant", "samu-30", "t30",
                  {"metadata": {"name": "samu-30"}, "spec": {"numbers": ["+33466000015"]}}),
+        res("loadbalancer/listener", "sip", loadbalancerId="loadbalancer-sip", protocol="TCP",
+            protocolPort=5061, allowedCidrs=["198.51.100.0/26"],
+            tags=["samu-traffic=sip-tls", "samu-tls=passthrough"]),
+        res("loadbalancer/pool", "sip", listenerId="listener-sip"),
+        res("loadbalancer/member", "sip-a", poolId="pool-sip", protocolPort=30561),
+        res("networking/secGroupRule", "sip-nodeport", direction="ingress", protocol="tcp",
+            portRangeMin=30561, portRangeMax=30561, remoteIpPrefix="10.40.0.0/16",
+            securityGroupId="secgroup-nodes"),
+        Declared("kubernetes:helm.sh/v3:Release", "samu-edge", "edge",
+                 {"values": {"sip": {"tls": {"enabled": True}}, "service": {
+                     "type": "NodePort", "nodePorts": {"sipTls": 30561},
+                     "externalTrafficPolicy": "Local"}}}),
     ]  # fmt: skip
     for zone in ZONES:
         out.append(server(f"cp-{zone}", zone, "k8s-control", **{"samu-cluster": "t"}))
@@ -143,6 +155,18 @@ FAILING: list[tuple[str, Change, str]] = [
     ("tenant-isolation", lambda rs: drop(rs, "recordings-samu-30", "Container"), "0 recording containers"),
     ("tenant-isolation",
      lambda rs: edit(rs, "recordings-samu-30", "Container", containerWrite="other-project:*"), "by ACL"),
+    ("sip-edge-path", lambda rs: edit(rs, "sip-a", "Member", protocolPort=5061),
+     "forwards to node port 5061, but no samu-edge release serves it"),
+    ("sip-edge-path",
+     lambda rs: edit(rs, "samu-edge", "Release", values={"sip": {}, "service": {
+         "type": "NodePort", "nodePorts": {"sipTls": 30561}, "externalTrafficPolicy": "Cluster"}}),
+     "no samu-edge release serves it"),
+    ("sip-edge-path",
+     lambda rs: edit(rs, "samu-edge", "Release", values={"sip": {}, "service": {"type": "LoadBalancer"}}),
+     "second SIP load balancer"),
+    ("sip-edge-path", lambda rs: drop(rs, "sip-nodeport", "SecGroupRule"),
+     "no security group rule admits node port 30561"),
+    ("sip-edge-path", lambda rs: drop(rs, "sip-a", "Member"), "has no members"),
 ]  # fmt: skip
 
 
