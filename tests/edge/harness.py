@@ -108,7 +108,9 @@ class Kamailio:
             "EDGE_CHILDREN": str(self.children),
             **self.defines,
         }
-        cmd = ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-m", str(self.shm_mb), "-M", "16"]
+        # -x/-X tlsf: the memory managers the chart runs Kamailio with (see its _helpers.tpl)
+        cmd = ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-x", "tlsf", "-X", "tlsf"]
+        cmd += ["-m", str(self.shm_mb), "-M", "16"]
         cmd += ["-P", str(run / "kamailio.pid")]
         for name, value in params.items():
             cmd += ["-A", f"{name}={value}" if value else name]

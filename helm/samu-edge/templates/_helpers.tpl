@@ -73,6 +73,12 @@ app.kubernetes.io/part-of: samu-platform
 {{- end -}}
 - -DD
 - -E
+{{- /* TLSF memory managers (shared and private): O(1) allocation; Kamailio's default (qm)
+       spent a third of the edge's CPU per call searching its free lists (perf, 300 calls/s). */}}
+- -x
+- tlsf
+- -X
+- tlsf
 - -m
 - {{ $k.sharedMemoryMB | quote }}
 - -M

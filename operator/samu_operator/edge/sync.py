@@ -170,7 +170,7 @@ class EdgeSync:
                 variables.update(pair)
             records.append(
                 {
-                    "caller": variables.get("caller"),
+                    "caller": _user_of(dialog.get("from_uri")),
                     "tenant": variables.get("tenant"),
                     "at": round(time.time(), 3),
                     "answeredAt": dialog.get("start_ts"),
@@ -182,6 +182,14 @@ class EdgeSync:
             with contextlib.suppress(RpcError):
                 self.rpc.call("dlg.end_dlg", dialog["h_entry"], dialog["h_id"])
         return records
+
+
+def _user_of(uri: Any) -> str | None:
+    """The user part of a SIP URI (``sip:0611223344@host`` -> ``0611223344``): the caller."""
+    if not isinstance(uri, str) or ":" not in uri:
+        return None
+    user = uri.split(":", 1)[1].split("@", 1)[0].split(";", 1)[0]
+    return user if "@" in uri and user else None
 
 
 def _seconds(value: Any, default: float) -> float:
