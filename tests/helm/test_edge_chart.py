@@ -239,7 +239,8 @@ def _localise(args: list[str], tmp: Path, sip: int, http: int, tls: int) -> list
     """The chart's arguments with container paths and addresses moved to tmp and loopback."""
     out = []
     for arg in args:
-        arg = arg.replace("0.0.0.0", "127.0.0.1").replace("/etc/kamailio/edge", str(tmp / "edge"))
+        arg = arg.replace("0.0.0.0", "127.0.0.1").replace("$(POD_IP)", "127.0.0.1")
+        arg = arg.replace("/etc/kamailio/edge", str(tmp / "edge"))
         arg = arg.replace("/etc/kamailio/tls", str(tmp / "tls"))
         arg = re.sub(r":5060\b", f":{sip}", arg)
         arg = re.sub(r":5061\b", f":{tls}", arg)

@@ -29,8 +29,8 @@ HOST = "127.0.0.1"
 
 
 def _chart_listeners(sip: int, tls: int) -> dict[str, str]:
-    """The chart's EDGE_SIP_LISTEN* for the dev stack, bound to loopback test ports; the
-    advertised address and ports stay as rendered."""
+    """The chart's EDGE_SIP_LISTEN* for the dev stack, bound to loopback test ports (loopback
+    plays the pod's address, $(POD_IP)); the advertised address and ports stay as rendered."""
     cfg = parse_config(stack_doc("dev")["config"], "dev", REPO)
     pod = render(EDGE_CHART, release_values(cfg, ADVERTISE)).one("Deployment")
     (kamailio,) = [
@@ -42,7 +42,9 @@ def _chart_listeners(sip: int, tls: int) -> dict[str, str]:
     for name, value in defines.items():
         if name.startswith("EDGE_SIP_LISTEN"):
             port = tls if name.endswith("TLS") else sip
-            out[name] = re.sub(r"^(\w+):0\.0\.0\.0:\d+", rf"\1:{HOST}:{port}", value)
+            bound = re.sub(r"^(\w+):\$\(POD_IP\):\d+", rf"\1:{HOST}:{port}", value)
+            assert bound != value, f"{name}={value}: not bound to the pod's address"
+            out[name] = bound
     return out
 
 
@@ -144,14 +146,15 @@ def test_the_carriers_route_set_leads_to_the_lb_on_5061_over_tls(answer):
     assert route[-1].startswith(f"sip:{ADVERTISE}:5061;transport=tls;"), route
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="helm/samu-edge/templates/_helpers.tpl advertises sip.advertise on the PBX-facing "
-    "UDP/TCP listeners too: the PBX's in-dialog requests (an ARM's BYE) go to <LB>:5060, "
-    "which the SIP edge LB does not forward (fix belongs to the edge config's owner)",
-)
 def test_no_route_entry_sends_anyone_to_the_lb_on_a_port_it_does_not_forward(answer):
     route = _record_route(answer)
     on_lb = [r for r in route if r.startswith(f"sip:{ADVERTISE}:")]
     assert on_lb and all(r.startswith(f"sip:{ADVERTISE}:5061;transport=tls;") for r in on_lb), route
+
+
+def test_the_pbxs_route_set_leads_back_to_this_edge_pod(answer):
+    route = _record_route(answer)
+    # The PBX uses the entries first to last: its next hop is the pod's own address (loopback
+    # here, $(POD_IP) in the chart), the pod that holds the dialog and the carrier's connection.
+    assert re.match(rf"sip:{re.escape(HOST)}:\d+;r2=on;lr;", route[0]), route
+    assert len(route) == 2, route  # double Record-Route: PBX side (UDP), carrier side (TLS)

@@ -57,7 +57,7 @@ def test_kamailio_listens_on_5061_in_the_pod_and_advertises_the_lbs_address():
     args = kamailio["args"]
     defines = dict(a.partition("=")[::2] for a in args if a.startswith("EDGE_SIP_LISTEN_TLS="))
     # The carrier sees floating IP:5061 in Via/Record-Route, never a node or a node port.
-    assert defines["EDGE_SIP_LISTEN_TLS"] == f"tls:0.0.0.0:5061 advertise {ADVERTISE}:5061"
+    assert defines["EDGE_SIP_LISTEN_TLS"] == f"tls:$(POD_IP):5061 advertise {ADVERTISE}:5061"
 
 
 def test_sip_tls_is_admitted_from_the_lbs_amphorae():

@@ -62,14 +62,27 @@ app.kubernetes.io/part-of: samu-platform
 {{- end -}}
 {{- end -}}
 
-{{/* Kamailio's command line: the config's parameters (#!define) set with -A. */}}
+{{/* Kamailio's command line: the config's parameters (#!define) set with -A.
+     SIP sockets bind the pod's address ($(POD_IP), from the downward API; Kubernetes expands
+     it in args): Kamailio writes a socket's own address in Via and Record-Route, and for a
+     0.0.0.0 socket that is literally "0.0.0.0" (checked with Kamailio 5.6). So the PBX's
+     in-dialog requests (an ARM's BYE, re-INVITEs) come back to this very pod, which holds
+     the dialog and the carrier's connection.
+     sip.advertise (the SIP edge LB's address) goes on the carrier's socket only: TLS when
+     enabled (the LB forwards nothing but 5061/TLS; advertising it on the PBX-facing UDP/TCP
+     sockets sent every PBX request to <LB>:5060, lost). Without TLS the carrier shares the
+     UDP/TCP sockets with the PBX, so they advertise it (plain-helm LoadBalancer: kube-proxy
+     also routes the in-cluster PBX's packets for the LB's address to the Service). */}}
 {{- define "samu-edge.kamailioArgs" -}}
 {{- $k := .Values.kamailio -}}
 {{- $adv := "" -}}
 {{- $tlsAdv := "" -}}
 {{- with .Values.sip.advertise -}}
-{{- $adv = printf " advertise %s:%d" . (int $.Values.sip.port) -}}
+{{- if $.Values.sip.tls.enabled -}}
 {{- $tlsAdv = printf " advertise %s:%d" . (int $.Values.sip.tls.port) -}}
+{{- else -}}
+{{- $adv = printf " advertise %s:%d" . (int $.Values.sip.port) -}}
+{{- end -}}
 {{- end -}}
 - -DD
 - -E
@@ -86,9 +99,9 @@ app.kubernetes.io/part-of: samu-platform
 - -f
 - /etc/kamailio/edge/kamailio.cfg
 - -A
-- {{ printf "EDGE_SIP_LISTEN=udp:0.0.0.0:%d%s" (int .Values.sip.port) $adv | quote }}
+- {{ printf "EDGE_SIP_LISTEN=udp:$(POD_IP):%d%s" (int .Values.sip.port) $adv | quote }}
 - -A
-- {{ printf "EDGE_SIP_LISTEN_TCP=tcp:0.0.0.0:%d%s" (int .Values.sip.port) $adv | quote }}
+- {{ printf "EDGE_SIP_LISTEN_TCP=tcp:$(POD_IP):%d%s" (int .Values.sip.port) $adv | quote }}
 - -A
 - {{ printf "EDGE_HTTP_LISTEN=tcp:0.0.0.0:%d" (int .Values.httpPort) | quote }}
 - -A
@@ -107,7 +120,7 @@ app.kubernetes.io/part-of: samu-platform
 - -A
 - WITH_TLS
 - -A
-- {{ printf "EDGE_SIP_LISTEN_TLS=tls:0.0.0.0:%d%s" (int .Values.sip.tls.port) $tlsAdv | quote }}
+- {{ printf "EDGE_SIP_LISTEN_TLS=tls:$(POD_IP):%d%s" (int .Values.sip.tls.port) $tlsAdv | quote }}
 - -A
 - 'EDGE_TLS_CONFIG="/etc/kamailio/edge/tls.cfg"'
 {{- end }}

@@ -1,0 +1,158 @@
+"""Requests towards the caller go back over the connection the carrier opened.
+
+On the cluster the carrier's TLS connection reaches the edge pod from an Octavia amphora (TCP
+passthrough), never from the carrier's Contact, and the edge may not open connections of its
+own towards the carrier. Here: the real Kamailio with the chart's config, the carrier over TLS
+through a byte relay bound to 127.0.0.2, its Contact on 127.0.0.3 (a listener that records any
+connection the edge would open there), and a PBX on UDP.
+"""
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.edge.carrier import AMPHORA, Amphora, Listener, TlsCarrier, UdpPbx, header
+from tests.edge.conftest import Lab, tenant_doc
+from tests.edge.harness import HOST, free_port, wait_for
+from tests.edge.test_tls import TLS_MODULE, _certificate
+
+pytestmark = [
+    pytest.mark.sip,
+    pytest.mark.skipif(not TLS_MODULE, reason="kamailio tls.so missing: make debs installs it"),
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI missing (test cert)"),
+]
+
+FLOATING_IP = "192.0.2.10"  # the SIP edge LB's address, advertised on the TLS socket only
+NUMBER = "+33466000015"
+
+
+class CarrierPath:
+    """The edge with the chart's socket layout, its PBX, the amphora and the carrier."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        key, cert = _certificate(lab.workdir)
+        tls_cfg = lab.workdir / "tls.cfg"
+        tls_cfg.write_text(
+            "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\n"
+            f"require_certificate = no\nprivate_key = {key}\ncertificate = {cert}\n"
+        )
+        tls_port = free_port()
+        lab.edge.defines.update(
+            {
+                "WITH_TLS": "",
+                "EDGE_SIP_LISTEN_TLS": f"tls:{HOST}:{tls_port} advertise {FLOATING_IP}:5061",
+                "EDGE_TLS_CONFIG": f'"{tls_cfg}"',
+                "EDGE_PROBE_THRESHOLD": "1",  # (b) waits for the probes: keep it short
+            }
+        )
+        self.pbx = {zone: UdpPbx() for zone in ("a", "b")}
+        for zone, pbx in self.pbx.items():
+            lab.addresses[f"samu-30/{zone}"] = pbx.uri
+        lab.start([tenant_doc("30", numbers=[NUMBER])])
+        self.amphora = Amphora(tls_port)
+        self.carrier = TlsCarrier(self.amphora, Path(cert))
+
+    def stop(self) -> None:
+        self.carrier.close()
+        self.amphora.close()
+        for pbx in self.pbx.values():
+            pbx.stop()
+
+    def connections_from_amphora(self) -> int:
+        """TCP/TLS connections Kamailio holds from the amphora's address."""
+        listed = self.lab.edge.rpc.call("core.tcp_list") or []
+        if isinstance(listed, dict):
+            listed = [listed]
+        return sum(1 for c in listed if c.get("src_ip") == AMPHORA)
+
+
+@pytest.fixture
+def path(lab: Lab) -> Iterator[CarrierPath]:
+    path = CarrierPath(lab)
+    try:
+        yield path
+    finally:
+        path.stop()
+
+
+def _pbx_final_reply(pbx: UdpPbx, call_id: str, timeout: float = 10.0) -> str:
+    def final() -> list[str]:
+        return [
+            r
+            for r in pbx.replies
+            if header(r, "Call-ID") == call_id
+            and "BYE" in header(r, "CSeq")
+            and not r.startswith("SIP/2.0 1")
+        ]
+
+    wait_for(lambda: bool(final()), timeout, "the final reply to the PBX's BYE")
+    return final()[0]
+
+
+def test_the_arms_bye_reaches_the_caller_over_the_carriers_own_connection(
+    path: CarrierPath,
+) -> None:
+    dialog = path.carrier.call(NUMBER)
+    pbx = path.pbx["a"]
+    # the PBX got the caller's Contact with the connection it came over (amphora ip~port~tls)
+    (ip, port) = path.amphora.upstream[0]
+    assert f";alias={ip}~{port}~3" in pbx.caller_contact(dialog.call_id)
+
+    pbx.hang_up(dialog.call_id, path.lab.edge.sip_port)
+    bye = path.carrier.receive()
+    assert bye.startswith(f"BYE sip:0466000001@127.0.0.3:{path.carrier.contact.port};"), bye
+    assert "alias=" not in bye.split("\r\n", 1)[0], "the carrier gets its own Contact back"
+    path.carrier.answer(bye)
+    assert _pbx_final_reply(pbx, dialog.call_id).startswith("SIP/2.0 200")
+    assert path.carrier.contact.accepted == [], "the edge opened a connection of its own"
+    assert path.connections_from_amphora() == 1
+
+
+def test_the_edges_bye_for_a_dead_pbx_reaches_the_caller_over_its_connection(
+    path: CarrierPath,
+) -> None:
+    lab = path.lab
+    lab.sync.confirm_seconds = 0.0
+    dialog = path.carrier.call(NUMBER)
+    path.pbx["a"].silent = True  # the zone is gone: probes and calls unanswered
+
+    records: list[dict] = []
+    deadline = time.monotonic() + 15
+    while not records and time.monotonic() < deadline:
+        records += lab.sync.collect_dropped()  # the operator's path: records, then dlg.end_dlg
+        time.sleep(0.2)
+    assert [r["callId"] for r in records] == [dialog.call_id]
+    bye = path.carrier.receive()
+    assert bye.startswith(f"BYE sip:0466000001@127.0.0.3:{path.carrier.contact.port}"), bye
+    assert header(bye, "Call-ID") == dialog.call_id
+    path.carrier.answer(bye)
+    assert path.carrier.contact.accepted == [], "the edge opened a connection of its own"
+
+
+def test_a_lost_carrier_connection_fails_at_once_is_counted_and_never_reopened(
+    path: CarrierPath,
+) -> None:
+    lab = path.lab
+    dialog = path.carrier.call(NUMBER)
+    (ip, port) = path.amphora.upstream[0]
+    path.amphora.drop()  # the LB lost the connection
+    wait_for(lambda: path.connections_from_amphora() == 0, 10, "Kamailio to see it closed")
+    # anything the edge would connect to now: the alias's address and the carrier's Contact
+    alias = Listener((ip, port))
+    try:
+        started = time.monotonic()
+        path.pbx["a"].hang_up(dialog.call_id, lab.edge.sip_port)
+        reply = _pbx_final_reply(path.pbx["a"], dialog.call_id)
+        elapsed = time.monotonic() - started
+        time.sleep(0.5)  # room for a (wrong) connection attempt to show
+        assert alias.accepted == [] and path.carrier.contact.accepted == []
+    finally:
+        alias.close()
+    assert reply.startswith("SIP/2.0 477"), reply  # tm: could not send to the next hop
+    assert elapsed < 3.5, f"the PBX waited {elapsed:.1f}s (the carrier's timer is 4 s)"
+    assert 'samu_edge_carrier_unreachable_total{samu="samu-30"} 1' in lab.metrics()
+    assert "SAMU-CARRIER-UNREACHABLE BYE of samu-30" in lab.edge.log.read_text()
