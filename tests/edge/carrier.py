@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.edge.harness import HOST
+from tests.edge.harness import HOST, wait_for
 
 AMPHORA = "127.0.0.2"  # the LB's address towards the edge pod (never the carrier's Contact)
 CARRIER = "127.0.0.3"  # the carrier's own address, in its Via and Contact
@@ -39,6 +39,11 @@ def header(message: str, name: str) -> str:
     found = [v for n, v in headers(message)[1] if n == name.lower()]
     assert found, f"no {name} in\n{message}"
     return found[0]
+
+
+def _uri(value: str) -> str:
+    """The URI of a name-addr (``<sip:...>;params``)."""
+    return re.findall(r"<([^>]+)>", value)[0]
 
 
 def route_set(message: str) -> list[str]:
@@ -171,9 +176,12 @@ class TlsCarrier:
         return Dialog(call_id, answer)
 
     def answer(self, request: str) -> None:
-        """200 OK to a request the edge sent on this connection."""
+        """200 OK to a request the edge sent on this connection (with the carrier's own
+        Contact, unaliased, when it answers a re-INVITE)."""
         copied = [f"{n}: {header(request, n)}" for n in ("From", "To", "Call-ID", "CSeq")]
         vias = [f"Via: {v}" for n, v in headers(request)[1] if n == "via"]
+        if request.startswith("INVITE "):
+            copied.append(f"Contact: <sip:0466000001@{CARRIER}:{self.contact.port};transport=tls>")
         self.send(["SIP/2.0 200 OK", *vias, *copied])
 
     def close(self) -> None:
@@ -200,6 +208,8 @@ class UdpPbx:
         self.uri = f"sip:{HOST}:{self.port}"
         self.silent = False
         self.invites: dict[str, str] = {}
+        #: Call-ID -> the caller's target once a refresh changed it
+        self.targets: dict[str, str] = {}
         self.replies: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -234,17 +244,48 @@ class UdpPbx:
         lines += [*rr, f"Contact: <sip:pbx@{HOST}:{self.port}>", "Content-Length: 0", "", ""]
         self.sock.sendto(CRLF.join(lines).encode(), peer)
 
-    def hang_up(self, call_id: str, edge_port: int) -> None:
-        """The ARM hangs up: a BYE to the caller's Contact as received, along the route set."""
+    def _send(self, call_id: str, method: str, cseq: int, edge_port: int) -> None:
+        """A request of the PBX's side of the call: to the caller's current target (its
+        Contact as received, or as its last target refresh gave it), along the route set."""
         invite = self.invites[call_id]
-        target = re.findall(r"<([^>]+)>", header(invite, "Contact"))[0]
-        lines = [f"BYE {target} SIP/2.0",
+        target = self.targets.get(call_id) or _uri(header(invite, "Contact"))
+        lines = [f"{method} {target} SIP/2.0",
                  f"Via: SIP/2.0/UDP {HOST}:{self.port};branch=z9hG4bK{uuid.uuid4().hex[:12]}",
                  *[f"Route: <{r}>" for r in route_set(invite)],
                  f"From: {header(invite, 'To')};tag=pbx{self.port}",
-                 f"To: {header(invite, 'From')}", f"Call-ID: {call_id}", "CSeq: 2 BYE",
+                 f"To: {header(invite, 'From')}", f"Call-ID: {call_id}",
+                 f"CSeq: {cseq} {method}", f"Contact: <sip:pbx@{HOST}:{self.port}>",
                  "Max-Forwards: 70", "Content-Length: 0", "", ""]  # fmt: skip
         self.sock.sendto(CRLF.join(lines).encode(), (HOST, edge_port))
+
+    def final_reply(self, call_id: str, method: str, timeout: float = 10.0) -> str:
+        """The final reply the PBX got to its request ``method`` in the call."""
+
+        def found() -> list[str]:
+            return [
+                r
+                for r in self.replies
+                if header(r, "Call-ID") == call_id
+                and header(r, "CSeq").endswith(f" {method}")
+                and not r.startswith("SIP/2.0 1")
+            ]
+
+        wait_for(lambda: bool(found()), timeout, f"the final reply to the PBX's {method}")
+        return found()[0]
+
+    def refresh(self, call_id: str, edge_port: int) -> str:
+        """A session refresh (re-INVITE, as a PBX's session timer sends): the caller's 2xx
+        Contact becomes the call's new target (RFC 3261 12.2.1.2); ACKed. The final reply."""
+        self._send(call_id, "INVITE", 2, edge_port)
+        reply = self.final_reply(call_id, "INVITE")
+        if reply.startswith("SIP/2.0 2"):
+            self.targets[call_id] = _uri(header(reply, "Contact"))
+            self._send(call_id, "ACK", 2, edge_port)
+        return reply
+
+    def hang_up(self, call_id: str, edge_port: int) -> None:
+        """The ARM hangs up: a BYE to the caller's target, along the route set."""
+        self._send(call_id, "BYE", 3, edge_port)
 
     def caller_contact(self, call_id: str) -> str:
         return header(self.invites[call_id], "Contact")

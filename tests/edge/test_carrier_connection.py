@@ -8,6 +8,7 @@ connection the edge would open there), and a PBX on UDP.
 """
 
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,18 +80,22 @@ def path(lab: Lab) -> Iterator[CarrierPath]:
         path.stop()
 
 
-def _pbx_final_reply(pbx: UdpPbx, call_id: str, timeout: float = 10.0) -> str:
-    def final() -> list[str]:
-        return [
-            r
-            for r in pbx.replies
-            if header(r, "Call-ID") == call_id
-            and "BYE" in header(r, "CSeq")
-            and not r.startswith("SIP/2.0 1")
-        ]
-
-    wait_for(lambda: bool(final()), timeout, "the final reply to the PBX's BYE")
-    return final()[0]
+def pbx_refresh(path: CarrierPath, call_id: str) -> str:
+    """The PBX's re-INVITE, answered by the carrier on its connection; the PBX's final reply."""
+    pbx = path.pbx["a"]
+    result: list[str] = []
+    thread = threading.Thread(
+        target=lambda: result.append(pbx.refresh(call_id, path.lab.edge.sip_port)), daemon=True
+    )
+    thread.start()
+    invite = path.carrier.receive()
+    assert invite.startswith("INVITE sip:0466000001@127.0.0.3"), invite
+    path.carrier.answer(invite)
+    thread.join(timeout=15)
+    assert result, "the PBX got no final reply to its re-INVITE"
+    ack = path.carrier.receive()
+    assert ack.startswith("ACK sip:0466000001@127.0.0.3"), ack
+    return result[0]
 
 
 def test_the_arms_bye_reaches_the_caller_over_the_carriers_own_connection(
@@ -102,14 +107,22 @@ def test_the_arms_bye_reaches_the_caller_over_the_carriers_own_connection(
     (ip, port) = path.amphora.upstream[0]
     assert f";alias={ip}~{port}~3" in pbx.caller_contact(dialog.call_id)
 
+    # a session refresh from the PBX first: over the same connection, and the carrier's new
+    # target (its 200 OK's Contact) keeps the way back
+    refresh = pbx_refresh(path, dialog.call_id)
+    assert refresh.startswith("SIP/2.0 200"), refresh
+    assert f";alias={ip}~{port}~3" in header(refresh, "Contact")
+
     pbx.hang_up(dialog.call_id, path.lab.edge.sip_port)
     bye = path.carrier.receive()
     assert bye.startswith(f"BYE sip:0466000001@127.0.0.3:{path.carrier.contact.port};"), bye
     assert "alias=" not in bye.split("\r\n", 1)[0], "the carrier gets its own Contact back"
     path.carrier.answer(bye)
-    assert _pbx_final_reply(pbx, dialog.call_id).startswith("SIP/2.0 200")
+    assert pbx.final_reply(dialog.call_id, "BYE").startswith("SIP/2.0 200")
     assert path.carrier.contact.accepted == [], "the edge opened a connection of its own"
     assert path.connections_from_amphora() == 1
+    # and Kamailio never closes an idle trunk before the LB's 1 h idle timeout would
+    assert path.lab.edge.rpc.call("core.tcp_options")["connection_lifetime"] >= 3600
 
 
 def test_the_edges_bye_for_a_dead_pbx_reaches_the_caller_over_its_connection(
@@ -146,7 +159,7 @@ def test_a_lost_carrier_connection_fails_at_once_is_counted_and_never_reopened(
     try:
         started = time.monotonic()
         path.pbx["a"].hang_up(dialog.call_id, lab.edge.sip_port)
-        reply = _pbx_final_reply(path.pbx["a"], dialog.call_id)
+        reply = path.pbx["a"].final_reply(dialog.call_id, "BYE")
         elapsed = time.monotonic() - started
         time.sleep(0.5)  # room for a (wrong) connection attempt to show
         assert alias.accepted == [] and path.carrier.contact.accepted == []

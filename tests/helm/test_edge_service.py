@@ -113,3 +113,18 @@ def test_tls_and_tcp_cannot_share_a_node_port():
     }
     with pytest.raises(HelmError, match=r"sipTls and service\.nodePorts\.sipTcp"):
         helm("render", EDGE_CHART, values)
+
+
+def test_notes_send_the_carrier_to_the_floating_ip_when_released_behind_the_stacks_lb():
+    cfg, values = _stack_values("prod")
+    notes = " ".join(render(EDGE_CHART, values).notes.split())
+    assert (
+        f"floating IP of the stack's SIP edge load balancer ({ADVERTISE}), port 5061 over TLS"
+        in notes
+    )
+    assert "<cluster>SipEdgeAddress" in notes
+    assert f"node port {cfg.edge.sip_tls_node_port}" in notes
+    assert "get service" not in notes  # the NodePort Service's address is no carrier's target
+    plain = " ".join(render(EDGE_CHART, {"sip": {"tls": TLS}}).notes.split())
+    assert "SIP Service's address (type LoadBalancer" in plain and "port 5061 over TLS" in plain
+    assert "-sip" in plain and "Set sip.advertise" in plain
