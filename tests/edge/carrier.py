@@ -167,13 +167,30 @@ class TlsCarrier:
         while answer.startswith("SIP/2.0 1"):
             answer = self.receive()
         assert answer.startswith("SIP/2.0 200"), answer
-        to = header(answer, "To")
+        dialog = Dialog(call_id, answer)
+        self._in_dialog(dialog, "ACK", 1)
+        return dialog
+
+    def _in_dialog(self, dialog: "Dialog", method: str, cseq: int) -> None:
+        """A request of the caller in the call, along its route set to the PBX's Contact."""
+        answer = dialog.answer
         routes = [f"Route: <{r}>" for r in reversed(route_set(answer))]
-        target = re.findall(r"<([^>]+)>", header(answer, "Contact"))[0]
-        self.send([f"ACK {target} SIP/2.0", via + uuid.uuid4().hex[:12], *routes,
-                   f"From: {caller}", f"To: {to}", f"Call-ID: {call_id}", "CSeq: 1 ACK",
+        self.send([f"{method} {_uri(header(answer, 'Contact'))} SIP/2.0",
+                   f"Via: SIP/2.0/TLS {CARRIER}:{self.contact.port};branch=z9hG4bK"
+                   + uuid.uuid4().hex[:12], *routes, f"From: {header(answer, 'From')}",
+                   f"To: {header(answer, 'To')}", f"Call-ID: {dialog.call_id}",
+                   f"CSeq: {cseq} {method}",
+                   f"Contact: <sip:0466000001@{CARRIER}:{self.contact.port};transport=tls>",
                    "Max-Forwards: 70"])  # fmt: skip
-        return Dialog(call_id, answer)
+
+    def refresh(self, dialog: "Dialog") -> str:
+        """The caller's re-INVITE (a target refresh); the final answer, ACKed."""
+        self._in_dialog(dialog, "INVITE", 2)
+        answer = self.receive()
+        while answer.startswith("SIP/2.0 1"):
+            answer = self.receive()
+        self._in_dialog(dialog, "ACK", 2)
+        return answer
 
     def answer(self, request: str) -> None:
         """200 OK to a request the edge sent on this connection (with the carrier's own
@@ -230,7 +247,10 @@ class UdpPbx:
             if first.startswith("SIP/2.0"):
                 self.replies.append(message)
             elif first.startswith(("OPTIONS", "INVITE", "BYE")):
-                if first.startswith("INVITE"):
+                if first.startswith("INVITE") and ";tag=" in header(message, "To"):
+                    # the caller's target refresh: its Contact is the call's new target
+                    self.targets[header(message, "Call-ID")] = _uri(header(message, "Contact"))
+                elif first.startswith("INVITE"):
                     self.invites[header(message, "Call-ID")] = message
                 self._reply(message, peer)
 

@@ -107,8 +107,12 @@ def test_the_arms_bye_reaches_the_caller_over_the_carriers_own_connection(
     (ip, port) = path.amphora.upstream[0]
     assert f";alias={ip}~{port}~3" in pbx.caller_contact(dialog.call_id)
 
-    # a session refresh from the PBX first: over the same connection, and the carrier's new
-    # target (its 200 OK's Contact) keeps the way back
+    # the caller refreshes its target (re-INVITE): its new Contact, as the PBX stores it, keeps
+    # the way back
+    assert path.carrier.refresh(dialog).startswith("SIP/2.0 200")
+    assert f";alias={ip}~{port}~3" in pbx.targets[dialog.call_id]
+    # a session refresh from the PBX: over the same connection, and the carrier's new target
+    # (its 200 OK's Contact) keeps the way back
     refresh = pbx_refresh(path, dialog.call_id)
     assert refresh.startswith("SIP/2.0 200"), refresh
     assert f";alias={ip}~{port}~3" in header(refresh, "Contact")
