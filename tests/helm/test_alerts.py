@@ -12,7 +12,7 @@ from tests.helm.metrics_catalog import edge_metric_names, known_metric_names, me
 RULES_FILE = OPERATOR_CHART / "alerts" / "samu-operator.rules.yaml"
 #: What the on-call engineer needs (issue: tenant not Ready, without a standby, failover
 #: happened, failover failed, operator down or not leading, reconcile errors rising), plus
-#: the SIP edge's: calls lost or overflowing, the edge down.
+#: the SIP edge's: calls lost or overflowing, requests to callers refused, the edge down.
 EXPECTED = {
     "SamuTenantNotReady",
     "SamuTenantWithoutStandby",
@@ -28,6 +28,7 @@ EXPECTED = {
     "SamuCallSetupFailures",
     "SamuAnsweredCallsDropped",
     "SamuCallsOverflowing",
+    "SamuCarrierUnreachable",
     "SamuEdgeDown",
 }
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
@@ -84,3 +85,16 @@ def test_alerts_cover_the_failover_and_operator_metrics():
 def test_edge_metrics_are_known_from_the_kamailio_config():
     # The dashboard's "calls routed per SAMU" reads these; an empty set would hide a rename.
     assert "kamailio_samu_edge_call_attempts_total" in edge_metric_names()
+
+
+def test_every_edge_failure_counter_has_an_alert():
+    # A counter the edge adds for a way calls go wrong must page someone: a new one without
+    # an alert fails here.
+    used = set().union(*(metrics_in(rule["expr"]) for rule in _rules()))
+    failures = {
+        name
+        for name in edge_metric_names()
+        if re.search(r"(failures|dropped_calls|unreachable)_total$", name)
+    }
+    assert "kamailio_samu_edge_carrier_unreachable_total" in failures
+    assert failures <= used, failures - used
