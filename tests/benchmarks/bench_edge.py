@@ -249,7 +249,11 @@ def bench_rates(args: argparse.Namespace) -> None:
         lab = Lab(work / "full")
         (work / "full").mkdir()
         lab.edge = CappedKamailio(
-            lab.edge.workdir, cfg=args.edge_cfg, defines=lab.edge.defines, cap=caps["full"][0]
+            lab.edge.workdir,
+            cfg=args.edge_cfg,
+            defines=lab.edge.defines,
+            children=args.children,
+            cap=caps["full"][0],
         )
         try:
             for zone in ("a", "b"):
@@ -269,7 +273,9 @@ def bench_rates(args: argparse.Namespace) -> None:
                 f"1 {pbx_uri['a']} 0 100\n1 {pbx_uri['b']} 0 90\n"
             )
             (plain_dir / "tables" / "routing").write_text("")
-            plain_edge = CappedKamailio(plain_dir, cfg=cfg, cap=caps["plain"][0])
+            plain_edge = CappedKamailio(
+                plain_dir, cfg=cfg, children=args.children, cap=caps["plain"][0]
+            )
             targets = {
                 "full": (lab.edge, work / "full", "+33466000015"),
                 "plain": (plain_edge, plain_dir, "15"),
@@ -368,6 +374,12 @@ def main() -> int:
     parser.add_argument("--loss-rate", type=int, default=100)
     parser.add_argument("--cpu-rate", type=int, default=200)
     parser.add_argument("--cpu-runs", type=int, default=3)
+    parser.add_argument(
+        "--children",
+        type=int,
+        default=4,
+        help="Kamailio's UDP workers for both configs (default 4, as in the tests; the chart runs 8)",
+    )
     parser.add_argument(
         "--edge-cfg",
         type=Path,
