@@ -7,7 +7,6 @@ through a byte relay bound to 127.0.0.2, its Contact on 127.0.0.3 (a listener th
 connection the edge would open there), and a PBX on UDP.
 """
 
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -18,13 +17,9 @@ import pytest
 from tests.edge.carrier import AMPHORA, Amphora, Listener, TlsCarrier, UdpPbx, header
 from tests.edge.conftest import Lab, tenant_doc
 from tests.edge.harness import HOST, free_port, wait_for
-from tests.edge.test_tls import TLS_MODULE, _certificate
+from tests.edge.tls import NEEDS_TLS, self_signed, tls_config
 
-pytestmark = [
-    pytest.mark.sip,
-    pytest.mark.skipif(not TLS_MODULE, reason="kamailio tls.so missing: make debs installs it"),
-    pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI missing (test cert)"),
-]
+pytestmark = [pytest.mark.sip, *NEEDS_TLS]
 
 FLOATING_IP = "192.0.2.10"  # the SIP edge LB's address, advertised on the TLS socket only
 NUMBER = "+33466000015"
@@ -35,12 +30,8 @@ class CarrierPath:
 
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
-        key, cert = _certificate(lab.workdir)
-        tls_cfg = lab.workdir / "tls.cfg"
-        tls_cfg.write_text(
-            "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\n"
-            f"require_certificate = no\nprivate_key = {key}\ncertificate = {cert}\n"
-        )
+        key, cert = self_signed(lab.workdir)
+        tls_cfg = tls_config(lab.workdir, key, cert)
         tls_port = free_port()
         lab.edge.defines.update(
             {

@@ -1,40 +1,17 @@
 """SIP over TLS on the carrier side (the config's WITH_TLS variant): the carrier reaches the
 edge over TLS, the call is routed to the SAMU's PBX, the answer comes back over TLS."""
 
-import glob
-import shutil
 import socket
 import ssl
-import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
 from tests.edge.conftest import Lab, tenant_doc
 from tests.edge.harness import HOST, free_port
+from tests.edge.tls import NEEDS_TLS, self_signed, tls_config
 
 pytestmark = pytest.mark.sip
-
-TLS_MODULE = [
-    *glob.glob("/usr/lib/*/kamailio/modules/tls.so"),
-    *glob.glob("/usr/lib*/kamailio/modules/tls.so"),
-    *glob.glob("/usr/local/lib*/kamailio/modules/tls.so"),
-]
-
-
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    key, cert = directory / "edge.key", directory / "edge.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=edge.samu-platform.test", "-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return key, cert
 
 
 def _request(stream: ssl.SSLSocket, port: int, lport: int, method: str, ruri: str) -> str:
@@ -62,20 +39,11 @@ def _request(stream: ssl.SSLSocket, port: int, lport: int, method: str, ruri: st
                 return text
 
 
-@pytest.mark.skipif(
-    not TLS_MODULE, reason="kamailio tls.so missing: install kamailio-tls-modules (make debs)"
-)
-@pytest.mark.skipif(
-    shutil.which("openssl") is None, reason="openssl CLI missing to make a test certificate"
-)
+@NEEDS_TLS[0]
+@NEEDS_TLS[1]
 def test_carrier_call_over_tls_reaches_the_samu(lab: Lab) -> None:
-    key, cert = _certificate(lab.workdir)
-    tls_cfg = lab.workdir / "tls.cfg"
-    tls_cfg.write_text(
-        "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n"
-        f"private_key = {key}\ncertificate = {cert}\n\n"
-        "[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n"
-    )
+    key, cert = self_signed(lab.workdir)
+    tls_cfg = tls_config(lab.workdir, key, cert, client=True)
     tls_port = free_port()
     lab.edge.defines.update(
         {

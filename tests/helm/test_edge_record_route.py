@@ -11,7 +11,6 @@ import re
 import shutil
 import socket
 import ssl
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 
 from samu_infra.edge import release_values
 from samu_infra.stackfile import parse_config
+from tests.edge.tls import self_signed, tls_config
 from tests.helm.charts import EDGE_CHART, render
 from tests.infra.stackgen import REPO, stack_doc
 
@@ -46,16 +46,6 @@ def _chart_listeners(sip: int, tls: int) -> dict[str, str]:
             assert bound != value, f"{name}={value}: not bound to the pod's address"
             out[name] = bound
     return out
-
-
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    key, cert = directory / "edge.key", directory / "edge.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=edge", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    return key, cert
 
 
 def _invite(stream: ssl.SSLSocket, number: str) -> str:
@@ -109,12 +99,8 @@ def answer(tmp_path: Path) -> str:
         pytest.skip(f"{', '.join(missing)} not installed (make test installs them)")
     lab = Lab(tmp_path)
     try:
-        key, cert = _certificate(tmp_path)
-        tls_cfg = tmp_path / "tls.cfg"
-        tls_cfg.write_text(
-            "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\n"
-            f"require_certificate = no\nprivate_key = {key}\ncertificate = {cert}\n"
-        )
+        key, cert = self_signed(tmp_path, cn="edge")
+        tls_cfg = tls_config(tmp_path, key, cert)
         tls_port = free_port()
         lab.edge.defines.update(
             {

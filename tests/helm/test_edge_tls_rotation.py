@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.edge.tls import self_signed
 from tests.helm.test_edge_chart import (
     TLS_ON,
     _config_maps,
@@ -32,12 +33,7 @@ def _certificate(directory: Path, cn: str) -> bytes:
     directory.mkdir(exist_ok=True)
     staging = directory / f".{cn}"
     staging.mkdir()
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", f"/CN={cn}", "-keyout", str(staging / "tls.key"),
-         "-out", str(staging / "tls.crt")],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+    self_signed(staging, cn, key_name="tls.key", cert_name="tls.crt")
     for name in ("tls.key", "tls.crt"):
         os.replace(staging / name, directory / name)
     return ssl.PEM_cert_to_DER_cert((directory / "tls.crt").read_text())
