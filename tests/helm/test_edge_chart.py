@@ -16,6 +16,7 @@ import kubernetes_validate
 import pytest
 
 from samu_operator.core.routing import build_routing
+from tests.edge.tls import self_signed
 from tests.helm.charts import (
     EDGE_CHART,
     OLDEST_KUBE,
@@ -255,6 +256,17 @@ def _localise(args: list[str], tmp: Path, sip: int, http: int, tls: int) -> list
     ]
 
 
+def write_chart_files(values: dict, root: Path) -> None:
+    """The chart's ConfigMaps as the pod mounts them (edge/, samu/), under ``root``, with the
+    TLS Secret's mount point moved to ``root/tls``; and Kamailio's run directory."""
+    maps = _config_maps(values)
+    for sub, data in (("edge", maps["config"]["data"]), ("samu", maps["seed"]["data"])):
+        (root / sub).mkdir()
+        for name, text in data.items():
+            (root / sub / name).write_text(text.replace("/etc/kamailio/tls", str(root / "tls")))
+    (root / "run").mkdir()
+
+
 @pytest.mark.sip
 @pytest.mark.parametrize("values", [{}, TLS_ON], ids=["plain", "tls"])
 def test_kamailio_starts_with_the_charts_files_and_serves_metrics(values, tmp_path):
@@ -262,21 +274,10 @@ def test_kamailio_starts_with_the_charts_files_and_serves_metrics(values, tmp_pa
         pytest.skip("kamailio is not installed (make test installs it)")
     if values and shutil.which("openssl") is None:
         pytest.skip("openssl is missing: cannot make the test certificate")
-    maps = _config_maps(values)
-    for sub, data in (("edge", maps["config"]["data"]), ("samu", maps["seed"]["data"])):
-        (tmp_path / sub).mkdir()
-        for name, text in data.items():
-            (tmp_path / sub / name).write_text(
-                text.replace("/etc/kamailio/tls", str(tmp_path / "tls"))
-            )
-    (tmp_path / "run").mkdir()
+    write_chart_files(values, tmp_path)
     if values:
         (tmp_path / "tls").mkdir()
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=edge",
-             "-keyout", str(tmp_path / "tls" / "tls.key"), "-out", str(tmp_path / "tls" / "tls.crt")],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+        self_signed(tmp_path / "tls", "edge", key_name="tls.key", cert_name="tls.crt")
     sip, http, tls = _free_port(), _free_port(), _free_port()
     args = _localise(_container(_pod(values), "kamailio")["args"], tmp_path, sip, http, tls)
     args[args.index("-m") + 1] = "64"  # the test needs far less than production

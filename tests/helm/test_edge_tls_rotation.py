@@ -17,11 +17,11 @@ import pytest
 from tests.edge.tls import self_signed
 from tests.helm.test_edge_chart import (
     TLS_ON,
-    _config_maps,
     _container,
     _free_port,
     _localise,
     _pod,
+    write_chart_files,
 )
 
 pytestmark = pytest.mark.sip
@@ -58,14 +58,7 @@ def test_tls_reload_serves_the_new_certificate_and_keeps_open_connections(tmp_pa
         pytest.skip("kamailio is not installed (make test installs it)")
     if shutil.which("openssl") is None:
         pytest.skip("openssl is missing: cannot make the test certificates")
-    maps = _config_maps(TLS_ON)
-    for sub, data in (("edge", maps["config"]["data"]), ("samu", maps["seed"]["data"])):
-        (tmp_path / sub).mkdir()
-        for name, text in data.items():
-            (tmp_path / sub / name).write_text(
-                text.replace("/etc/kamailio/tls", str(tmp_path / "tls"))
-            )
-    (tmp_path / "run").mkdir()
+    write_chart_files(TLS_ON, tmp_path)
     old = _certificate(tmp_path / "tls", "edge-old")
     sip, http, tls = _free_port(), _free_port(), _free_port()
     args = _localise(_container(_pod(TLS_ON), "kamailio")["args"], tmp_path, sip, http, tls)
