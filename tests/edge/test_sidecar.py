@@ -90,6 +90,8 @@ async def test_sidecar_restart_keeps_every_tenant_and_follows_a_promotion(tmp_pa
             await cluster.emulator.merge(TENANTS, None, "samu-30", {"status": promoted["status"]})
             b_uri = lab.pbx["samu-30/b"].uri
             await wait_for(lambda: _first_of(lab, 30) == b_uri, 15, "samu-30's set led by b")
+            # The sidecar logs after Kamailio's reload answers: wait for the line, not a race.
+            await wait_for(lambda: "reloaded for" in text(), 5, "the sidecar's reload log line")
             reloads = [line for line in text().splitlines() if "reloaded for" in line]
             assert len(reloads) == 1 and f"reloaded for {len(docs)} tenants" in reloads[0]
             expected = build_routing(
