@@ -174,6 +174,9 @@ class Pbx:
     def start(self) -> "Pbx":
         cmd = ["sipp", "-sf", str(SCENARIOS / self.scenario), "-i", HOST, "-p", str(self.port)]
         cmd += ["-key", "pbx", self.name, "-nostdin", "-max_recv_loops", "5000"]
+        # A real PBX takes a new INVITE of a Call-ID it refused (the edge's débordement back
+        # to a saturated PBX); SIPp would absorb it as its "dead call" for 33 s.
+        cmd += ["-deadcall_wait", "0"]
         self.proc = subprocess.Popen(
             cmd, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

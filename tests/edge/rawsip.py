@@ -6,7 +6,14 @@ import uuid
 from tests.edge.harness import HOST
 
 
-def invite(port: int, number: str, *, max_forwards: int = 70, department: str = "") -> bytes:
+def invite(
+    port: int,
+    number: str,
+    *,
+    max_forwards: int = 70,
+    department: str = "",
+    extra: tuple[str, ...] = (),
+) -> bytes:
     branch = "z9hG4bK" + uuid.uuid4().hex[:16]
     headers = [
         f"INVITE sip:{number}@{HOST}:{port} SIP/2.0",
@@ -20,12 +27,18 @@ def invite(port: int, number: str, *, max_forwards: int = 70, department: str = 
     ]
     if department:
         headers.append(f"X-Samu-Departement: {department}")
-    headers += ["Content-Length: 0", "", ""]
+    headers += [*extra, "Content-Length: 0", "", ""]
     return "\r\n".join(headers).encode()
 
 
 def exchange(port: int, message: bytes, timeout: float = 2.0) -> str | None:
     """Send one datagram to the edge; the status line of the first final reply, or None."""
+    reply = final_reply(port, message, timeout)
+    return reply.split("\r\n", 1)[0] if reply is not None else None
+
+
+def final_reply(port: int, message: bytes, timeout: float = 2.0) -> str | None:
+    """Send one datagram to the edge; the whole first final reply, or None."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((HOST, 0))
         sock.settimeout(timeout)
@@ -34,8 +47,8 @@ def exchange(port: int, message: bytes, timeout: float = 2.0) -> str | None:
         try:
             while True:
                 data, _ = sock.recvfrom(65535)
-                status = data.split(b"\r\n", 1)[0].decode(errors="replace")
-                if not status.startswith("SIP/2.0 1"):
-                    return status
+                reply = data.decode(errors="replace")
+                if not reply.startswith("SIP/2.0 1"):
+                    return reply
         except TimeoutError:
             return None

@@ -62,7 +62,22 @@ def test_call_flow_rules(name):
         assert f"Queue({asterisk.queue_id(queue)},t,,,{timeout})" in body
         assert ("Goto(overflow,s,1)" if spec.overflow else f"Goto(queue-{queue.name},s,1)") in body
     if spec.overflow:
-        assert f"X-Samu-Overflow-To)={spec.overflow.partner}" in _context(ext, "overflow")
+        # Débordement: a bare 15 for the partner's département, marked, through the edge;
+        # the headers go on the outgoing channel (pre-dial handler), a marked call stays.
+        partner_dep = spec.overflow.partner.removeprefix("samu-").upper()
+        assert "b(overflow-headers^s^1)" in _context(ext, "overflow")
+        headers = _context(ext, "overflow-headers")
+        assert f"X-Samu-Departement)={partner_dep}" in headers
+        assert "X-Samu-Overflow-From)=${TENANT}" in headers
+        assert '"${OVERFLOW_FROM}" != ""]?queue-' in _context(ext, "overflow")
+        # Capacity: beyond maxConcurrentCalls a call is answered busy (486) before Answer()
+        # unless marked; the busy branch is the only thing before the answer.
+        gate = entry[: entry.index("n(take),Answer()")]
+        limit = spec.capacity.max_concurrent_calls
+        assert f"${{GROUP_COUNT(calls)}} <= {limit}]?take)" in gate
+        assert gate.index("GROUP()=calls") < gate.index("GROUP_COUNT") < gate.index("Busy()")
+    else:
+        assert "Busy()" not in ext, "without a partner a 15 call is never refused"
     # app_queue weights follow the priorities: the first-served queue weighs most.
     queues = asterisk.queues_conf(tenant.name, spec)
     weights = {
@@ -73,10 +88,10 @@ def test_call_flow_rules(name):
     }
     assert max(weights, key=weights.get) == spec.vital_queue.name
     assert "weight" not in _context(queues, "general"), "app_queue's [general] holds settings only"
-    # Capacity reaches Asterisk; the secret never does.
-    assert f"maxcalls = {spec.capacity.max_concurrent_calls}" in asterisk.asterisk_conf(
-        tenant.name, spec
-    )
+    # Asterisk's channel ceiling stays above the capacity the dialplan enforces (an answered
+    # call is two channels, three while overflowing); the secret never reaches the config.
+    maxcalls = re.search(r"^maxcalls = (\d+)$", asterisk.asterisk_conf(tenant.name, spec), re.M)
+    assert maxcalls and int(maxcalls.group(1)) == 3 * spec.capacity.max_concurrent_calls
     assert "password" not in asterisk.pjsip_conf(tenant.name, spec)
 
 

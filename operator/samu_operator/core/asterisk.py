@@ -5,12 +5,17 @@ tests: the rendering is checked against golden files (tests/operator/golden/) an
 (the vital-distress digit reaches the first-served queue, a 15 call is never hung up).
 
 Call flow rendered here:
-``from-edge`` answers and starts recording (MixMonitor, before anything else: no call without
-its recording) -> ``ivr`` plays the greeting -> the vital-distress digit goes to the queue served
-first, anything else (or no digit) to the default queue -> each queue waits up to its
+``from-edge`` counts the call against ``capacity.maxConcurrentCalls`` (the PBX is the one place
+that sees all of a SAMU's calls: each SIP edge replica sees only its share) and, beyond it and
+with a partner, answers 486 Busy Here: the SIP edge sends the call to the partner SAMU, marked
+``X-Samu-Overflow-From``; a call so marked is always taken and never overflowed again (no
+ping-pong), and the edge brings a call back marked when the partner cannot take it. Then it
+answers and starts recording (MixMonitor, before anything else: no call without its recording)
+-> ``ivr`` plays the greeting -> the vital-distress digit goes to the queue served first,
+anything else (or no digit) to the default queue -> each queue waits up to its
 ``maxWaitSeconds`` (capped by ``overflow.afterSeconds``) -> overflow to the partner SAMU through
-the SIP edge -> if the partner does not answer, back to the same queue. A 15 call is never
-hung up by the PBX.
+the SIP edge (a bare 15 with the partner's département, as a carrier sends it) -> if the
+partner does not answer, back to the same queue. A 15 call is never hung up by the PBX.
 """
 
 from samu_operator.model.tenant import QueueSpec, SamuTenantSpec
@@ -22,6 +27,10 @@ RECORDINGS_DIR = "/var/spool/asterisk/recordings"
 SECRETS_FILE = "/etc/asterisk/secrets/pjsip-auth.conf"
 #: app_queue weight: a queue with a higher weight gets first shot at a shared agent.
 MAX_WEIGHT = 9
+#: Asterisk's own channel ceiling per admitted call: the caller's leg, the agent's leg and a
+#: débordement leg. ``maxcalls`` is only a last guard (beyond it Asterisk answers 503 and the
+#: edge takes the PBX for dead); the dialplan's 486 is what enforces the capacity.
+CHANNELS_PER_CALL = 3
 
 
 def _header(tenant: str, spec: SamuTenantSpec, what: str) -> str:
@@ -54,12 +63,24 @@ def queue_timeout(spec: SamuTenantSpec, queue: QueueSpec) -> int:
     return min(queue.max_wait_seconds, spec.overflow.after_seconds)
 
 
+def max_channels(spec: SamuTenantSpec) -> int:
+    """asterisk.conf ``maxcalls`` counts channels, not calls: an answered call has two."""
+    return CHANNELS_PER_CALL * spec.capacity.max_concurrent_calls
+
+
+def partner_department(spec: SamuTenantSpec) -> str | None:
+    """The partner's département, from its name (``tenant_name_for``: the one valid name)."""
+    if spec.overflow is None:
+        return None
+    return spec.overflow.partner.removeprefix("samu-").upper()
+
+
 def asterisk_conf(tenant: str, spec: SamuTenantSpec) -> str:
     return (
         _header(tenant, spec, "asterisk.conf")
         + "[options]\n"
         + f"systemname = {tenant}\n"
-        + f"maxcalls = {spec.capacity.max_concurrent_calls}\n"
+        + f"maxcalls = {max_channels(spec)}\n"
         + "defaultlanguage = fr\n"
         + "transmit_silence = yes\n"
     )
@@ -132,7 +153,8 @@ def extensions_conf(tenant: str, spec: SamuTenantSpec) -> str:
         f"; Calls delivered by the SIP edge: 15 and the centre's numbers ({numbers}).\n"
         "[from-edge]\n"
         "exten => _[+0-9].,1,NoOp(${TENANT}: call from ${CALLERID(num)} to ${EXTEN})\n"
-        " same => n,Answer()\n"
+        " same => n,Set(OVERFLOW_FROM=${PJSIP_HEADER(read,X-Samu-Overflow-From)})\n"
+        " same => n,Set(GROUP()=calls)\n" + _capacity_check(spec) + " same => n(take),Answer()\n"
         f" same => n,MixMonitor({RECORDINGS_DIR}/${{STRFTIME(,,%Y/%m/%d)}}/"
         "${UNIQUEID}.wav,b)\n"
         " same => n,Goto(ivr,s,1)\n"
@@ -155,16 +177,35 @@ def extensions_conf(tenant: str, spec: SamuTenantSpec) -> str:
             f" same => n,{after}\n"
         )
     if spec.overflow:
-        partner = spec.overflow.partner
         out += (
-            "\n; Débordement: the SIP edge routes this call to the partner SAMU; if it does not\n"
-            "; answer, the caller goes back to the queue it came from (never hung up).\n"
+            "\n; Débordement: the SIP edge routes this call to the partner SAMU (a bare 15 for its\n"
+            "; département); if it does not answer, the caller goes back to the queue it came\n"
+            "; from (never hung up). A call that came by débordement stays here.\n"
             "[overflow]\n"
-            f"exten => s,1,Set(PJSIP_HEADER(add,X-Samu-Overflow-To)={partner})\n"
-            f" same => n,Dial(PJSIP/edge/sip:15@{EDGE_HOST},30)\n"
+            'exten => s,1,GotoIf($["${OVERFLOW_FROM}" != ""]?queue-${SAMU_QUEUE},s,1)\n'
+            f" same => n,Dial(PJSIP/edge/sip:15@{EDGE_HOST},30,b(overflow-headers^s^1))\n"
             " same => n,Goto(queue-${SAMU_QUEUE},s,1)\n"
+            "\n; Pre-dial handler: PJSIP headers go on the outgoing channel, not the caller's.\n"
+            "[overflow-headers]\n"
+            f"exten => s,1,Set(PJSIP_HEADER(add,X-Samu-Departement)={partner_department(spec)})\n"
+            " same => n,Set(PJSIP_HEADER(add,X-Samu-Overflow-From)=${TENANT})\n"
+            " same => n,Return()\n"
         )
     return out
+
+
+def _capacity_check(spec: SamuTenantSpec) -> str:
+    """Beyond capacity.maxConcurrentCalls, with a partner: 486 (the edge overflows the call).
+    Without a partner nothing is refused: the call queues."""
+    if spec.overflow is None:
+        return ""
+    limit = spec.capacity.max_concurrent_calls
+    return (
+        f"; beyond capacity.maxConcurrentCalls ({limit}): busy, and the SIP edge overflows\n"
+        f"; the call to {spec.overflow.partner}; a call marked X-Samu-Overflow-From is taken\n"
+        f' same => n,GotoIf($["${{OVERFLOW_FROM}}" != "" | ${{GROUP_COUNT(calls)}} <= {limit}]?take)\n'
+        " same => n,Busy()\n"
+    )
 
 
 def recording_conf(tenant: str, spec: SamuTenantSpec) -> str:

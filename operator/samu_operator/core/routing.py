@@ -9,8 +9,10 @@ Two texts come out, both read by the Kamailio config in helm/samu-edge/files/:
   ``dispatcher.reload`` forgets probe state and would otherwise send calls to it again;
 - the routing map (a db_text table loaded into Kamailio's htable ``routing``): called
   number -> set, département -> set (a bare "15" from the carrier), set -> tenant name
-  (counter label), set -> partner set (débordement), set -> overflow delay in ms,
-  set -> capacity.maxConcurrentCalls (beyond it, calls go to the partner).
+  (counter label), set -> partner set (débordement), set -> overflow delay in ms.
+  No capacity: ``capacity.maxConcurrentCalls`` is enforced by the PBX, the only place that
+  sees all of a SAMU's calls (each edge replica sees its share), which answers 486 beyond it
+  and the edge overflows the call (see core/asterisk.py).
 
 Input is plain data (the tenants as the API server returns them, camelCase), so the Kopf
 handler, ``samuctl edge render`` and the tests all call the same function.
@@ -88,7 +90,6 @@ class TenantRoute:
     partner: str | None = None
     partner_set: int | None = None
     overflow_after_ms: int | None = None
-    max_calls: int | None = None
 
     @property
     def live(self) -> tuple[Destination, ...]:
@@ -117,8 +118,6 @@ class RoutingTable:
             rows.append((f"t{s}", route.tenant))
             rows.append((f"d{route.department}", s))
             rows.extend((f"n{number}", s) for number in route.numbers)
-            if route.max_calls is not None:
-                rows.append((f"c{s}", route.max_calls))
             if route.partner_set is not None:
                 rows.append((f"o{s}", route.partner_set))
                 if route.overflow_after_ms is not None:
@@ -150,7 +149,6 @@ class RoutingTable:
                     "partner": r.partner,
                     "partnerSet": r.partner_set,
                     "overflowAfterMs": r.overflow_after_ms,
-                    "maxCalls": r.max_calls,
                     "destinations": [
                         {
                             "uri": d.uri,
@@ -230,7 +228,6 @@ def build_routing(
                 partner=partner,
                 partner_set=partner_set,
                 overflow_after_ms=(spec.overflow.after_seconds * 1000 if spec.overflow else None),
-                max_calls=spec.capacity.max_concurrent_calls,
             )
         )
     return RoutingTable(tuple(routes), tuple(warnings))
