@@ -3,9 +3,11 @@
 Prints:
 1. the highest call rate with zero failed set-ups through the full edge config (territorial
    routing map of 100 SAMU, dispatcher sets, failure_route, dialogs, counters) and through a
-   plain dispatcher config (one set, algorithm 8, failure_route), measured in the same run, and
-   their ratio (goal >= 0.8). Each Kamailio runs capped at ``--kamailio-cpu`` of one CPU (a
-   cgroup quota, see cpucap.py): uncapped, SIPp saturates the 2 shared cores first and the
+   plain dispatcher config (algorithm 8, failure_route: every call to SAMU 30's set),
+   measured in the same run, and their ratio (goal >= 0.8). Both load the same 100-SAMU
+   dispatcher list (200 PBX probed every second): they differ by their routing logic only.
+   Each Kamailio runs capped at ``--kamailio-cpu`` of one CPU (a cgroup quota, see
+   cpucap.py): uncapped, SIPp saturates the 2 shared cores first and the
    "highest rate" measures SIPp and the neighbours, not Kamailio (earlier uncapped runs gave
    ratios from 0.71 to 3.84). Also Kamailio's CPU time per call of both configs at a fixed
    rate, the configs taking turns (their inverse ratio is the share of the plain proxy's
@@ -75,7 +77,7 @@ request_route {
 	if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
 	t_check_trans();
 	record_route();
-	if (!ds_select_dst("1", "8")) { sl_send_reply("503", "No PBX"); exit; }
+	if (!ds_select_dst("30", "8")) { sl_send_reply("503", "No PBX"); exit; }
 	t_on_failure("NEXT");
 	t_relay();
 }
@@ -272,8 +274,11 @@ def bench_rates(args: argparse.Namespace) -> None:
             (plain_dir / "tables").mkdir(parents=True)
             cfg = plain_dir / "plain.cfg"
             cfg.write_text(PLAIN_CFG)
+            # The same 100-SAMU dispatcher list (so the same 200 destinations probed each
+            # second): the two configs differ by their routing logic only, every call to
+            # SAMU 30's set.
             (plain_dir / "tables" / "dispatcher.list").write_text(
-                f"1 {pbx_uri['a']} 0 100\n1 {pbx_uri['b']} 0 90\n"
+                lab.edge.files.dispatcher.read_text()
             )
             (plain_dir / "tables" / "routing").write_text("")
             plain_edge = CappedKamailio(
