@@ -3,6 +3,7 @@
 import pytest
 
 from samu_operator.core import labels
+from samu_operator.core.asterisk import CHANNELS_PER_CALL
 from samu_operator.core.desired import desired_objects
 from samu_operator.model import validate_tenant
 from tests.operator.harness import (
@@ -130,7 +131,8 @@ async def test_update_capacity_and_queue(shared_cluster, shared_operator):
 
     await wait_for(updated, timeout=30, what="update applied")
     cm = obj(cluster, "v1/configmaps", "samu-31", "pbx-config")
-    assert "maxcalls = 240" in cm["data"]["asterisk.conf"]
+    # the new capacity reaches Asterisk (its channel ceiling: CHANNELS_PER_CALL per call)
+    assert f"maxcalls = {CHANNELS_PER_CALL * 240}" in cm["data"]["asterisk.conf"]
     assert "exten => s,1,Set(__SAMU_QUEUE=pediatrie)" in cm["data"]["extensions.conf"]
     quota = obj(cluster, "v1/resourcequotas", "samu-31", "tenant-quota")["spec"]["hard"]
     assert quota["requests.storage"] != quota_before["requests.storage"]  # sized from calls

@@ -3,6 +3,7 @@
 import pytest
 
 from samu_operator.core import labels
+from samu_operator.core.asterisk import CHANNELS_PER_CALL
 from tests.operator.harness import (
     TENANT_OBJECT_KEYS,
     apply,
@@ -71,7 +72,8 @@ async def test_restart_resumes_without_duplicates(cluster, operator):
 
     await wait_for(updated, timeout=30, what="samu-51 update applied")
     cm = obj(cluster, "v1/configmaps", "samu-51", "pbx-config")
-    assert "maxcalls = 150" in cm["data"]["asterisk.conf"]
+    # the new capacity reaches Asterisk (its channel ceiling: CHANNELS_PER_CALL per call)
+    assert f"maxcalls = {CHANNELS_PER_CALL * 150}" in cm["data"]["asterisk.conf"]
 
     after = inventory(cluster, "samu-50")
     assert after.keys() == before["samu-50"].keys(), "nothing lost, nothing extra"
