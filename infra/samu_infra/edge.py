@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from samu_infra.config import StackConfig
-from samu_operator.core.desired import EDGE_NAMESPACE  # tenants admit SIP only from it
+from samu_operator.core.netpol import EDGE_NAMESPACE  # tenants admit SIP only from it
 
 __all__ = [
     "EDGE_NAMESPACE",

@@ -14,7 +14,6 @@ from typing import Any
 
 from samu_operator import kube
 from samu_operator.core import labels
-from samu_operator.core.desired import namespace_of
 from samu_operator.core.facts import (
     fenced_at,
     node_fact,
@@ -24,6 +23,7 @@ from samu_operator.core.facts import (
     zone_declared_down,
 )
 from samu_operator.core.failover import World, pod_health, zone_pod
+from samu_operator.core.meta import namespace_of
 
 Body = dict[str, Any]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from samu_operator import kube
 from samu_operator.core import labels
-from samu_operator.core.desired import ACTIVE_SERVICE, active_selector, namespace_of
+from samu_operator.core.desired import ACTIVE_SERVICE, active_selector
 from samu_operator.core.fencing import (
     SWITCHOVER_ANNOTATION,
     LabelWrite,
@@ -23,6 +23,7 @@ from samu_operator.core.fencing import (
     StatusWrite,
     Step,
 )
+from samu_operator.core.meta import namespace_of
 from samu_operator.failover_cache import Body, FailoverCache
 from samu_operator.model.tenant import KIND
 

@@ -329,7 +329,8 @@ def _tenant_objects() -> list[dict]:
 
 
 def test_edge_reaches_the_tenants_and_is_admitted_by_them():
-    from samu_operator.core.desired import EDGE_NAMESPACE, SIP_PORT
+    from samu_operator.core.meta import SIP_PORT
+    from samu_operator.core.netpol import EDGE_NAMESPACE
 
     objects = _tenant_objects()
     namespace = next(o for o in objects if o["kind"] == "Namespace")
@@ -353,7 +354,7 @@ def test_edge_reaches_the_tenants_and_is_admitted_by_them():
 
 
 def test_prometheus_namespace_is_the_one_the_tenants_admit():
-    from samu_operator.core.desired import MONITORING_NAMESPACE
+    from samu_operator.core.netpol import MONITORING_NAMESPACE
     from tests.helm.charts import OPERATOR_CHART, load_values
 
     expected = {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}}

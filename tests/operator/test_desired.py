@@ -3,7 +3,7 @@
 import kubernetes_validate
 import pytest
 
-from samu_operator.core import desired, labels, sizing
+from samu_operator.core import desired, labels, netpol, sizing
 from samu_operator.model import validate_tenant
 from tests.operator.harness import example
 
@@ -150,7 +150,7 @@ def test_network_isolation():
         for s in sources
         if "namespaceSelector" in s
     }
-    assert namespaces == {desired.EDGE_NAMESPACE, desired.MONITORING_NAMESPACE}
+    assert namespaces == {netpol.EDGE_NAMESPACE, netpol.MONITORING_NAMESPACE}
     pod_sources = [s["podSelector"]["matchLabels"] for s in sources if "podSelector" in s]
     assert pod_sources == [{labels.TENANT: "samu-30"}]  # a podSelector alone: own Namespace only
     sip = policies["allow-sip-from-edge"]["ingress"][0]["ports"]

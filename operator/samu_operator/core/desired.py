@@ -5,13 +5,15 @@ it against Kubernetes' own schemas. Every object carries the tenant's labels; ev
 the Namespace and the recording PVCs is owned by the tenant (ownerReference). Those two are left
 unowned on purpose: Kubernetes' garbage collector must never be able to delete recordings, even
 if someone strips the finalizer; the operator deletes them itself only when
-``spec.recording.deleteWithTenant`` is true.
+``spec.recording.deleteWithTenant`` is true. The NetworkPolicies are built in ``netpol``,
+the metadata and ports every object shares in ``meta``.
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 from samu_operator.core import asterisk, labels
+from samu_operator.core.meta import METRICS_PORT, SIP_PORT, Obj, namespace_of, object_meta
+from samu_operator.core.netpol import network_policies
 from samu_operator.core.sizing import (
     cpu_millis,
     cpu_text,
@@ -22,13 +24,6 @@ from samu_operator.core.sizing import (
 )
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, SamuTenant, SamuTenantSpec
 
-Obj = dict[str, Any]
-
-EDGE_NAMESPACE = "samu-edge"
-MONITORING_NAMESPACE = "monitoring"
-SIP_PORT = 5060
-METRICS_PORT = 8088
-RTP_PORTS = (10000, 20000)
 CONFIG_NAME = "pbx-config"
 SECRET_NAME = "sip-credentials"
 SECRET_KEY = "pjsip-auth.conf"
@@ -46,24 +41,12 @@ class ApplyPolicy:
     ignored: tuple[tuple[str, ...], ...] = ()
 
 
-def namespace_of(tenant: str) -> str:
-    """Each tenant lives alone in its Namespace, named like the tenant (``samu-30``)."""
-    return tenant
-
-
 def pbx_name(zone: str) -> str:
     return f"pbx-{labels.zone_slug(zone)}"
 
 
 def recordings_name(zone: str) -> str:
     return f"recordings-{labels.zone_slug(zone)}"
-
-
-def _meta(tenant: str, name: str, *, namespaced: bool = True, **extra: str) -> Obj:
-    meta: Obj = {"name": name, "labels": labels.tenant_labels(tenant) | extra}
-    if namespaced:
-        meta["namespace"] = namespace_of(tenant)
-    return meta
 
 
 def _owned(obj: Obj, tenant: str, uid: str | None) -> Obj:
@@ -85,7 +68,7 @@ def namespace(tenant: str) -> Obj:
     restricted = {
         f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")
     }
-    meta = _meta(tenant, namespace_of(tenant), namespaced=False, **restricted)
+    meta = object_meta(tenant, namespace_of(tenant), namespaced=False, **restricted)
     meta["labels"]["pod-security.kubernetes.io/enforce-version"] = "latest"
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 
@@ -107,7 +90,7 @@ def resource_quota(tenant: str, spec: SamuTenantSpec) -> Obj:
         "services.loadbalancers": "0",
         "services.nodeports": "0",
     }
-    meta = _meta(tenant, "tenant-quota")
+    meta = object_meta(tenant, "tenant-quota")
     return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": meta, "spec": {"hard": hard}}
 
 
@@ -115,84 +98,12 @@ def limit_range(tenant: str, spec: SamuTenantSpec) -> Obj:
     """Defaults for any container without resources: the PBX size (Guaranteed QoS)."""
     size = pbx_size(spec)
     limit = {"type": "Container", "default": size, "defaultRequest": size, "max": size}
-    meta = _meta(tenant, "tenant-limits")
+    meta = object_meta(tenant, "tenant-limits")
     return {"apiVersion": "v1", "kind": "LimitRange", "metadata": meta, "spec": {"limits": [limit]}}
 
 
-def _policy(tenant: str, name: str, spec: Obj) -> Obj:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": _meta(tenant, name),
-        "spec": spec,
-    }
-
-
-def _from_namespace(name: str) -> Obj:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
-
-
-def network_policies(tenant: str) -> list[Obj]:
-    """Default deny; SIP/RTP only from the edge; metrics only from monitoring; the tenant's
-    own pods may talk to each other (recording copies between zones); DNS out. No rule ever
-    names another tenant's Namespace, so nothing comes from another SAMU."""
-    pbx = {"matchLabels": {labels.TENANT: tenant, labels.COMPONENT: labels.PBX}}
-    own = {"podSelector": {"matchLabels": {labels.TENANT: tenant}}}
-    sip = [{"protocol": p, "port": SIP_PORT} for p in ("UDP", "TCP")]
-    rtp = {"protocol": "UDP", "port": RTP_PORTS[0], "endPort": RTP_PORTS[1]}
-    dns = [{"protocol": p, "port": 53} for p in ("UDP", "TCP")]
-    return [
-        _policy(tenant, "default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
-        _policy(
-            tenant,
-            "allow-sip-from-edge",
-            {
-                "podSelector": pbx,
-                "policyTypes": ["Ingress"],
-                "ingress": [{"from": [_from_namespace(EDGE_NAMESPACE)], "ports": [*sip, rtp]}],
-            },
-        ),
-        _policy(
-            tenant,
-            "allow-metrics-from-monitoring",
-            {
-                "podSelector": pbx,
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [_from_namespace(MONITORING_NAMESPACE)],
-                        "ports": [{"protocol": "TCP", "port": METRICS_PORT}],
-                    }
-                ],
-            },
-        ),
-        _policy(
-            tenant,
-            "allow-within-tenant",
-            {
-                "podSelector": {"matchLabels": {labels.TENANT: tenant}},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": [{"from": [own]}],
-                "egress": [{"to": [own]}],
-            },
-        ),
-        _policy(
-            tenant,
-            "allow-egress-edge-and-dns",
-            {
-                "podSelector": pbx,
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {"to": [_from_namespace(EDGE_NAMESPACE)], "ports": [*sip, rtp]},
-                    {"to": [_from_namespace("kube-system")], "ports": dns},
-                ],
-            },
-        ),
-    ]
-
-
 def service_account(tenant: str) -> Obj:
-    meta = _meta(tenant, SERVICE_ACCOUNT)
+    meta = object_meta(tenant, SERVICE_ACCOUNT)
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
@@ -207,7 +118,7 @@ def sip_secret(tenant: str, password: str | None) -> Obj:
     secret: Obj = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": _meta(tenant, SECRET_NAME),
+        "metadata": object_meta(tenant, SECRET_NAME),
         "type": "Opaque",
     }
     if password is not None:
@@ -219,13 +130,13 @@ def sip_secret(tenant: str, password: str | None) -> Obj:
 
 
 def config_map(tenant: str, spec: SamuTenantSpec) -> Obj:
-    meta = _meta(tenant, CONFIG_NAME)
+    meta = object_meta(tenant, CONFIG_NAME)
     data = asterisk.render(tenant, spec)
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
 
 
 def recordings_pvc(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
-    meta = _meta(tenant, recordings_name(zone), **{labels.ZONE: zone})
+    meta = object_meta(tenant, recordings_name(zone), **{labels.ZONE: zone})
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
@@ -314,7 +225,7 @@ def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
         "containers": [_container(spec)],
         "volumes": volumes,
     }
-    meta = _meta(tenant, pbx_name(zone), **{labels.ZONE: zone, labels.COMPONENT: labels.PBX})
+    meta = object_meta(tenant, pbx_name(zone), **{labels.ZONE: zone, labels.COMPONENT: labels.PBX})
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -345,7 +256,7 @@ def _service(tenant: str, name: str, selector: dict[str, str], headless: bool, *
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(tenant, name, **extra),
+        "metadata": object_meta(tenant, name, **extra),
         "spec": spec,
     }
 
@@ -369,7 +280,7 @@ def pod_disruption_budget(tenant: str) -> Obj:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": _meta(tenant, "pbx"),
+        "metadata": object_meta(tenant, "pbx"),
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
     }
 

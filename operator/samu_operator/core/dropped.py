@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from samu_operator.core.desired import namespace_of
+from samu_operator.core.meta import namespace_of
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND
 
 CONFIGMAP_NAME = "dropped-calls"

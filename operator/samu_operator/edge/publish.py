@@ -24,7 +24,7 @@ from typing import Any
 
 from samu_operator import kube
 from samu_operator.core import dropped
-from samu_operator.core.desired import namespace_of
+from samu_operator.core.meta import namespace_of
 from samu_operator.edge.files import write_atomic
 
 MARKER_FILE = "dropped-calls.published"
