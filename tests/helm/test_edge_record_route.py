@@ -9,16 +9,12 @@ must be 5061 over TLS: the carrier's in-dialog requests follow the last entries,
 
 import re
 import shutil
-import socket
-import ssl
-import uuid
 from pathlib import Path
 
 import pytest
 
 from samu_infra.edge import release_values
 from samu_infra.stackfile import parse_config
-from tests.edge.tls import self_signed, tls_config
 from tests.helm.charts import EDGE_CHART, render
 from tests.infra.stackgen import REPO, stack_doc
 
@@ -48,36 +44,6 @@ def _chart_listeners(sip: int, tls: int) -> dict[str, str]:
     return out
 
 
-def _invite(stream: ssl.SSLSocket, number: str) -> str:
-    """An INVITE from the carrier over the TLS connection; the final answer's head."""
-    lport = stream.getsockname()[1]
-    ruri = f"sip:{number}@{HOST}"
-    lines = [
-        f"INVITE {ruri} SIP/2.0",
-        f"Via: SIP/2.0/TLS {HOST}:{lport};branch=z9hG4bK{uuid.uuid4().hex[:12]}",
-        f"From: <sip:0466000001@{HOST}>;tag={uuid.uuid4().hex[:8]}",
-        f"To: <{ruri}>",
-        f"Call-ID: {uuid.uuid4().hex}",
-        "CSeq: 1 INVITE",
-        f"Contact: <sip:0466000001@{HOST}:{lport};transport=tls>",
-        "Max-Forwards: 70",
-        "Content-Length: 0",
-        "",
-        "",
-    ]
-    stream.sendall("\r\n".join(lines).encode())
-    buffer = b""
-    while True:
-        chunk = stream.recv(65535)
-        assert chunk, "the edge closed the carrier's connection"
-        buffer += chunk
-        while b"\r\n\r\n" in buffer:
-            head, buffer = buffer.split(b"\r\n\r\n", 1)
-            text = head.decode(errors="replace")
-            if not text.startswith("SIP/2.0 1"):
-                return text
-
-
 def _record_route(answer: str) -> list[str]:
     """The Record-Route entries of a reply, in order (as the PBX received them)."""
     entries: list[str] = []
@@ -91,34 +57,25 @@ def _record_route(answer: str) -> list[str]:
 @pytest.fixture
 def answer(tmp_path: Path) -> str:
     """A carrier call to SAMU 30 over TLS through the chart's listeners: the 200 OK."""
-    from tests.edge.conftest import Lab, tenant_doc
-    from tests.edge.harness import free_port, missing_binaries
+    from tests.edge.conftest import Lab
+    from tests.edge.harness import missing_binaries
+    from tests.edge.tls_lab import (
+        SAMU30_NUMBER,
+        carrier_connection,
+        send_request,
+        start_tls_edge,
+    )
 
     missing = missing_binaries() + [b for b in ("openssl",) if shutil.which(b) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed (make test installs them)")
     lab = Lab(tmp_path)
     try:
-        key, cert = self_signed(tmp_path, cn="edge")
-        tls_cfg = tls_config(tmp_path, key, cert)
-        tls_port = free_port()
-        lab.edge.defines.update(
-            {
-                "WITH_TLS": "",
-                "EDGE_TLS_CONFIG": f'"{tls_cfg}"',
-                **_chart_listeners(lab.edge.sip_port, tls_port),
-            }
+        tls_port, cert = start_tls_edge(
+            lab, listeners=lambda tls: _chart_listeners(lab.edge.sip_port, tls)
         )
-        lab.add_pbx("samu-30", "a")
-        lab.add_pbx("samu-30", "b")
-        lab.start([tenant_doc("30", numbers=["+33466000015"])])
-        context = ssl.create_default_context(cafile=str(cert))
-        context.check_hostname = False
-        with (
-            socket.create_connection((HOST, tls_port), timeout=10) as raw,
-            context.wrap_socket(raw, server_hostname="edge") as stream,
-        ):
-            reply = _invite(stream, "+33466000015")
+        with carrier_connection(tls_port, cert) as stream:
+            reply = send_request(stream, "INVITE", f"sip:{SAMU30_NUMBER}@{HOST}")
         assert reply.startswith("SIP/2.0 200"), reply
         return reply
     finally:
