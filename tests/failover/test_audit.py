@@ -17,19 +17,21 @@ def pod(name: str, role: str, epoch: str) -> dict:
     }
 
 
+def active_service(epoch: str) -> dict:
+    """The tenant's active Service, selecting the active PBX of ``epoch`` only."""
+    selector = {labels.TENANT: NS, labels.ROLE: "active", labels.EPOCH: epoch}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": ACTIVE_SERVICE, "namespace": NS},
+        "spec": {"selector": selector},
+    }
+
+
 async def test_audit_sees_a_moment_with_two_selected_pods_even_if_it_was_fixed_later():
     async with EmulatedCluster() as cluster:
         em = cluster.emulator
-        selector = {labels.TENANT: NS, labels.ROLE: "active", labels.EPOCH: "4"}
-        service = {"apiVersion": "v1", "kind": "Service"}
-        await em.put(
-            "v1/services",
-            service
-            | {
-                "metadata": {"name": ACTIVE_SERVICE, "namespace": NS},
-                "spec": {"selector": selector},
-            },
-        )
+        await em.put("v1/services", active_service("4"))
         await em.put("v1/pods", pod("pbx-a-0", "active", "4"))
         await em.put("v1/pods", pod("pbx-b-0", "active", "4"))  # the bad moment
         fenced = {"metadata": {"labels": {labels.ROLE: "fenced", labels.EPOCH: None}}}
@@ -41,16 +43,7 @@ async def test_audit_sees_a_moment_with_two_selected_pods_even_if_it_was_fixed_l
 async def test_audit_accepts_a_stale_active_the_service_does_not_select():
     async with EmulatedCluster() as cluster:
         em = cluster.emulator
-        selector = {labels.TENANT: NS, labels.ROLE: "active", labels.EPOCH: "5"}
-        service = {"apiVersion": "v1", "kind": "Service"}
-        await em.put(
-            "v1/services",
-            service
-            | {
-                "metadata": {"name": ACTIVE_SERVICE, "namespace": NS},
-                "spec": {"selector": selector},
-            },
-        )
+        await em.put("v1/services", active_service("5"))
         await em.put("v1/pods", pod("pbx-a-0", "active", "4"))  # partitioned, old epoch
         await em.put("v1/pods", pod("pbx-b-0", "active", "5"))
         assert double_actives(em) == []
