@@ -164,3 +164,50 @@ def test_a_lost_carrier_connection_fails_at_once_is_counted_and_never_reopened(
     assert elapsed < 3.5, f"the PBX waited {elapsed:.1f}s (the carrier's timer is 4 s)"
     assert 'samu_edge_carrier_unreachable_total{samu="samu-30"} 1' in lab.metrics()
     assert "SAMU-CARRIER-UNREACHABLE BYE of samu-30" in lab.edge.log.read_text()
+
+
+def dialog_states(path: CarrierPath) -> list[int]:
+    """The states of the dialogs Kamailio holds (4: confirmed)."""
+    listed = path.lab.edge.rpc.call("dlg.list") or []
+    if isinstance(listed, dict):
+        listed = [listed]
+    return [d["state"] for d in listed]
+
+
+def test_the_edges_own_bye_never_opens_a_connection_when_the_carriers_is_gone(
+    path: CarrierPath,
+) -> None:
+    lab = path.lab
+    lab.sync.confirm_seconds = 0.0
+    dialog = path.carrier.call(NUMBER)
+    (ip, port) = path.amphora.upstream[0]
+    wait_for(lambda: dialog_states(path) == [4], 10, "the edge to see the caller's ACK")
+    path.amphora.drop()  # the LB lost the carrier's connection
+    wait_for(lambda: path.connections_from_amphora() == 0, 10, "Kamailio to see it closed")
+    alias = Listener((ip, port))  # where the BYE over a new connection would land
+    try:
+        path.pbx["a"].silent = True  # the zone is gone: the operator records and ends its calls
+        records: list[dict] = []
+        deadline = time.monotonic() + 15
+        while not records and time.monotonic() < deadline:
+            records += lab.sync.collect_dropped()
+            time.sleep(0.2)
+        assert [r["callId"] for r in records] == [dialog.call_id]
+        # the PBX leg's BYE times out (EDGE_FR_TIMER) and ends the dialog; a connection
+        # attempt for the caller's BYE would have been made long before
+        wait_for(lambda: dialog_states(path) == [], 10, "the dialog to end")
+        assert alias.accepted == [], "the edge opened a connection to the alias's address"
+        assert path.carrier.contact.accepted == [], "the edge opened a connection to the Contact"
+    finally:
+        alias.close()
+    # the call is on record for call-back, the BYE that was not sent is counted and logged
+    assert dialog.call_id in lab.edge.files.dropped.read_text()
+    assert 'samu_edge_carrier_unreachable_total{samu="samu-30"} 1' in lab.metrics()
+    assert "SAMU-CARRIER-UNREACHABLE edge's own BYE of samu-30" in lab.edge.log.read_text()
+    # and the edge keeps serving: the carrier's new connection, a new call, to the standby
+    carrier = TlsCarrier(path.amphora, path.carrier.cafile)
+    try:
+        again = carrier.call(NUMBER)
+        assert again.call_id in path.pbx["b"].invites
+    finally:
+        carrier.close()
