@@ -1,6 +1,7 @@
 """The samu-edge chart (Kamailio), linted and rendered by Helm, and its Kamailio command line
 run for real on loopback with the chart's own files."""
 
+import contextlib
 import functools
 import json
 import re
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import kubernetes_validate
@@ -267,6 +270,38 @@ def write_chart_files(values: dict, root: Path) -> None:
     (root / "run").mkdir()
 
 
+@dataclass
+class ChartKamailio:
+    """A Kamailio started from the chart's command line: its process, log and loopback ports."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+    sip: int
+    http: int
+    tls: int
+
+
+@contextlib.contextmanager
+def chart_kamailio(values: dict, root: Path) -> Iterator[ChartKamailio]:
+    """The chart's Kamailio command line for ``values``, run on loopback over the files that
+    write_chart_files laid out under ``root`` (log in ``root/kamailio.log``); stopped on exit."""
+    sip, http, tls = _free_port(), _free_port(), _free_port()
+    args = _localise(_container(_pod(values), "kamailio")["args"], root, sip, http, tls)
+    args[args.index("-m") + 1] = "64"  # the test needs far less than production
+    log = root / "kamailio.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(["kamailio", *args], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield ChartKamailio(proc, log, sip, http, tls)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
 @pytest.mark.sip
 @pytest.mark.parametrize("values", [{}, TLS_ON], ids=["plain", "tls"])
 def test_kamailio_starts_with_the_charts_files_and_serves_metrics(values, tmp_path):
@@ -278,12 +313,8 @@ def test_kamailio_starts_with_the_charts_files_and_serves_metrics(values, tmp_pa
     if values:
         (tmp_path / "tls").mkdir()
         self_signed(tmp_path / "tls", "edge", key_name="tls.key", cert_name="tls.crt")
-    sip, http, tls = _free_port(), _free_port(), _free_port()
-    args = _localise(_container(_pod(values), "kamailio")["args"], tmp_path, sip, http, tls)
-    args[args.index("-m") + 1] = "64"  # the test needs far less than production
-    log = (tmp_path / "kamailio.log").open("w")
-    proc = subprocess.Popen(["kamailio", *args], stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with chart_kamailio(values, tmp_path) as kamailio:
+        http, proc = kamailio.http, kamailio.proc
         deadline = time.monotonic() + 30
         body = None
         while time.monotonic() < deadline and proc.poll() is None:
@@ -301,20 +332,12 @@ def test_kamailio_starts_with_the_charts_files_and_serves_metrics(values, tmp_pa
                 break
             except OSError:
                 time.sleep(0.1)
-        assert body is not None, (tmp_path / "kamailio.log").read_text()[-3000:]
+        assert body is not None, kamailio.log.read_text()[-3000:]
         assert 'kamailio_samu_edge_call_attempts_total{samu="samu-30"} 1' in body
         # The SIP listeners are open (Kamailio keeps running without them on a bad listen).
-        for port in (sip, tls) if values else (sip,):
+        for port in (kamailio.sip, kamailio.tls) if values else (kamailio.sip,):
             with socket.create_connection(("127.0.0.1", port), timeout=5):
                 pass
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
 
 
 # --- the edge, the operator and the tenants agree on who may talk to whom -----------------

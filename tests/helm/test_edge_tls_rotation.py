@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import ssl
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -15,14 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.edge.tls import self_signed
-from tests.helm.test_edge_chart import (
-    TLS_ON,
-    _container,
-    _free_port,
-    _localise,
-    _pod,
-    write_chart_files,
-)
+from tests.helm.test_edge_chart import TLS_ON, chart_kamailio, write_chart_files
 
 pytestmark = pytest.mark.sip
 
@@ -60,13 +52,8 @@ def test_tls_reload_serves_the_new_certificate_and_keeps_open_connections(tmp_pa
         pytest.skip("openssl is missing: cannot make the test certificates")
     write_chart_files(TLS_ON, tmp_path)
     old = _certificate(tmp_path / "tls", "edge-old")
-    sip, http, tls = _free_port(), _free_port(), _free_port()
-    args = _localise(_container(_pod(TLS_ON), "kamailio")["args"], tmp_path, sip, http, tls)
-    args[args.index("-m") + 1] = "64"
-    log_path = tmp_path / "kamailio.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(["kamailio", *args], stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with chart_kamailio(TLS_ON, tmp_path) as kamailio:
+        http, tls, proc = kamailio.http, kamailio.tls, kamailio.proc
         deadline = time.monotonic() + 30
         first = None
         while first is None and time.monotonic() < deadline and proc.poll() is None:
@@ -75,7 +62,7 @@ def test_tls_reload_serves_the_new_certificate_and_keeps_open_connections(tmp_pa
                 first = _connect(tls)
             except OSError:
                 time.sleep(0.1)
-        assert first is not None, log_path.read_text()[-3000:]
+        assert first is not None, kamailio.log.read_text()[-3000:]
         with first:
             assert first.getpeercert(binary_form=True) == old
             new = _certificate(tmp_path / "tls", "edge-new")
@@ -87,10 +74,3 @@ def test_tls_reload_serves_the_new_certificate_and_keeps_open_connections(tmp_pa
             # ping gets Kamailio's pong on it.
             first.sendall(b"\r\n\r\n")
             assert first.recv(16) == b"\r\n"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)

@@ -22,15 +22,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Helm's way of applying user values over the chart's defaults (maps merge deeply)."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+def _schema_errors(chart: Path, values: dict[str, Any]) -> list[str]:
+    """What the chart's values.schema.json says of ``values`` applied over its defaults the
+    way Helm applies them (samu_infra.edge.merge: maps merge deeply, the rest replaces)."""
+    from samu_infra.edge import merge
+
+    merged = merge(load_values(chart), values)
+    return [e.message for e in jsonschema.Draft7Validator(load_schema(chart)).iter_errors(merged)]
 
 
 def _operator_section(stack: Path) -> dict[str, Any]:
@@ -52,9 +50,8 @@ def test_stack_chart_path_exists_and_its_values_pass_the_chart(stack):
     chart = REPO / section.get("chart", "helm/samu-operator")
     assert (chart / "Chart.yaml").exists(), f"{stack.name}: no chart at {chart}"
     values = section.get("values", {})
-    merged = _merge(load_values(chart), values)
-    errors = list(jsonschema.Draft7Validator(load_schema(chart)).iter_errors(merged))
-    assert errors == [], f"{stack.name}: {[e.message for e in errors]}"
+    errors = _schema_errors(chart, values)
+    assert errors == [], f"{stack.name}: {errors}"
     # And Helm itself renders the release with them.
     assert helm("render", chart, values)["manifests"]
 
@@ -76,9 +73,8 @@ def test_stack_edge_values_with_the_derived_ones_pass_the_edge_chart(stack):
     chart = REPO / cfg.edge.chart
     assert chart.resolve() == EDGE_CHART.resolve(), f"{stack.name}: edge chart is {chart}"
     values = release_values(cfg, SAMPLE_ADVERTISE)
-    merged = _merge(load_values(chart), values)
-    errors = list(jsonschema.Draft7Validator(load_schema(chart)).iter_errors(merged))
-    assert errors == [], f"{stack.name}: {[e.message for e in errors]}"
+    errors = _schema_errors(chart, values)
+    assert errors == [], f"{stack.name}: {errors}"
     # Helm renders it: SIP-TLS on, advertising the load balancer, carrier ranges applied.
     manifests = helm("render", chart, values, namespace=cfg.edge.namespace)["manifests"]
     rendered = "\n".join(manifests.values())

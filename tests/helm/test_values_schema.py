@@ -6,6 +6,7 @@ schema validator, which is what `helm install` runs), so a schema that only Pyth
 """
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -48,6 +49,12 @@ def test_schema_is_draft7_and_defaults_validate(chart):
     assert schema.get("additionalProperties") is False, "unknown top-level keys must be refused"
 
 
+def _rejections(chart: Path, key: str, value: Any) -> list[tuple[str, str]]:
+    """(dotted path, JSON-schema keyword) of each error for the defaults with ``key`` set."""
+    errors = _errors(chart, _with(chart, key, value))
+    return [(".".join(map(str, e.absolute_path)), e.validator) for e in errors]
+
+
 OPERATOR_BAD = [
     ("replicaCount", 1, "replicaCount", "minimum"),
     ("image.tag", "latest", "image.tag", "not"),
@@ -73,10 +80,7 @@ OPERATOR_BAD = [
     ("key", "value", "path", "validator"), OPERATOR_BAD, ids=[c[0] for c in OPERATOR_BAD]
 )
 def test_operator_bad_values_are_rejected_at_their_path(key, value, path, validator):
-    errors = _errors(OPERATOR_CHART, _with(OPERATOR_CHART, key, value))
-    assert [(".".join(map(str, e.absolute_path)), e.validator) for e in errors] == [
-        (path, validator)
-    ]
+    assert _rejections(OPERATOR_CHART, key, value) == [(path, validator)]
 
 
 def test_unknown_key_error_names_the_key():
@@ -120,10 +124,7 @@ EDGE_BAD = [
     ("key", "value", "path", "validator"), EDGE_BAD, ids=[c[0] for c in EDGE_BAD]
 )
 def test_edge_bad_values_are_rejected_at_their_path(key, value, path, validator):
-    errors = _errors(EDGE_CHART, _with(EDGE_CHART, key, value))
-    assert [(".".join(map(str, e.absolute_path)), e.validator) for e in errors] == [
-        (path, validator)
-    ]
+    assert _rejections(EDGE_CHART, key, value) == [(path, validator)]
 
 
 def test_helm_itself_refuses_bad_edge_values():
