@@ -9,6 +9,7 @@ import contextlib
 import os
 import threading
 from collections import Counter as Tally
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -18,33 +19,28 @@ PORT_ENV = "SAMU_OPERATOR_METRICS_PORT"
 DEFAULT_PORT = 8080
 
 REGISTRY = CollectorRegistry()
+
+_Collector = TypeVar("_Collector", Counter, Gauge, Histogram)
+
+
+def _collector(kind: type[_Collector], spec: names.MetricSpec, **extra: Any) -> _Collector:
+    """One collector of the shared table, in this process's registry; refuses a collector of
+    another kind than the table says (the alerts' PromQL depends on it)."""
+    if kind.__name__.lower() != spec.kind:
+        raise TypeError(f"{spec.name} is a {spec.kind} in core/metric_names.py, not a {kind}")
+    return kind(spec.constructor_name, spec.help, spec.labels, registry=REGISTRY, **extra)
+
+
 PHASES = ("Pending", "Ready", "Degraded", "FailingOver", "Failed")
 
-TENANTS_BY_PHASE = Gauge(
-    names.TENANTS_BY_PHASE.constructor_name,
-    names.TENANTS_BY_PHASE.help,
-    names.TENANTS_BY_PHASE.labels,
-    registry=REGISTRY,
-)
-TENANT_PHASE = Gauge(
-    names.TENANT_PHASE.constructor_name,
-    names.TENANT_PHASE.help,
-    names.TENANT_PHASE.labels,
-    registry=REGISTRY,
-)
-RECONCILE_DURATION = Histogram(
-    names.RECONCILE_DURATION.constructor_name,
-    names.RECONCILE_DURATION.help,
-    names.RECONCILE_DURATION.labels,
+TENANTS_BY_PHASE = _collector(Gauge, names.TENANTS_BY_PHASE)
+TENANT_PHASE = _collector(Gauge, names.TENANT_PHASE)
+RECONCILE_DURATION = _collector(
+    Histogram,
+    names.RECONCILE_DURATION,
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-    registry=REGISTRY,
 )
-RECONCILE_ERRORS = Counter(
-    names.RECONCILE_ERRORS.constructor_name,
-    names.RECONCILE_ERRORS.help,
-    names.RECONCILE_ERRORS.labels,
-    registry=REGISTRY,
-)
+RECONCILE_ERRORS = _collector(Counter, names.RECONCILE_ERRORS)
 
 _phases: dict[str, str] = {}
 _lock = threading.Lock()
@@ -83,40 +79,16 @@ def serve(port: int | None = None, addr: str = "0.0.0.0") -> int:
 
 # --- the failover part (names from core/metric_names.py, shared with alerts and dashboard) ---
 
-FAILOVERS = Counter(
-    names.FAILOVERS.constructor_name,
-    names.FAILOVERS.help,
-    names.FAILOVERS.labels,
-    registry=REGISTRY,
-)
-FAILOVER_DURATION = Histogram(
-    names.FAILOVER_DURATION.constructor_name,
-    names.FAILOVER_DURATION.help,
-    names.FAILOVER_DURATION.labels,
+FAILOVERS = _collector(Counter, names.FAILOVERS)
+FAILOVER_DURATION = _collector(
+    Histogram,
+    names.FAILOVER_DURATION,
     buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60),
-    registry=REGISTRY,
 )
-FAILOVER_FAILURES = Counter(
-    names.FAILOVER_FAILURES.constructor_name,
-    names.FAILOVER_FAILURES.help,
-    names.FAILOVER_FAILURES.labels,
-    registry=REGISTRY,
-)
-ACTIVE_ZONE = Gauge(
-    names.ACTIVE_ZONE.constructor_name,
-    names.ACTIVE_ZONE.help,
-    names.ACTIVE_ZONE.labels,
-    registry=REGISTRY,
-)
-STANDBYS = Gauge(
-    names.STANDBYS.constructor_name, names.STANDBYS.help, names.STANDBYS.labels, registry=REGISTRY
-)
-OPERATOR_LEADING = Gauge(
-    names.OPERATOR_LEADING.constructor_name,
-    names.OPERATOR_LEADING.help,
-    names.OPERATOR_LEADING.labels,
-    registry=REGISTRY,
-)
+FAILOVER_FAILURES = _collector(Counter, names.FAILOVER_FAILURES)
+ACTIVE_ZONE = _collector(Gauge, names.ACTIVE_ZONE)
+STANDBYS = _collector(Gauge, names.STANDBYS)
+OPERATOR_LEADING = _collector(Gauge, names.OPERATOR_LEADING)
 _active_zones: dict[str, str] = {}
 
 

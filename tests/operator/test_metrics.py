@@ -2,9 +2,11 @@
 
 import urllib.request
 
-from prometheus_client import generate_latest
+import pytest
+from prometheus_client import Counter, generate_latest
 
 from samu_operator import metrics
+from samu_operator.core import metric_names
 
 
 def sample(name, **labels):
@@ -43,3 +45,9 @@ def test_served_over_http():
     assert metrics.serve(free, "127.0.0.1") == free
     with urllib.request.urlopen(f"http://127.0.0.1:{free}/metrics", timeout=10) as r:
         assert b"samu_tenants" in r.read()
+
+
+def test_a_collector_of_another_kind_than_the_shared_table_is_refused():
+    # samu_tenant_phase is a gauge in the table the alerts and dashboard are checked against.
+    with pytest.raises(TypeError, match="samu_tenant_phase is a gauge"):
+        metrics._collector(Counter, metric_names.TENANT_PHASE)
