@@ -41,52 +41,8 @@ from tests.benchmarks.cpucap import CpuCap, cpu_cap
 from tests.edge.conftest import Lab, tenant_doc
 from tests.edge.harness import EDGE_CFG, Caller, Kamailio, missing_binaries
 
-PLAIN_CFG = """#!KAMAILIO
-# A plain dispatcher proxy: the baseline the edge is compared with.
-children=EDGE_CHILDREN
-log_stderror=yes
-rundir=EDGE_RUNDIR
-listen=EDGE_SIP_LISTEN
-listen=EDGE_HTTP_LISTEN
-tcp_accept_no_cl=yes
-loadmodule "jsonrpcs.so"
-loadmodule "kex.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "rr.so"
-loadmodule "pv.so"
-loadmodule "maxfwd.so"
-loadmodule "siputils.so"
-loadmodule "textops.so"
-loadmodule "xhttp.so"
-loadmodule "dispatcher.so"
-modparam("jsonrpcs", "transport", 1)
-modparam("tm", "fr_timer", 500)
-modparam("dispatcher", "list_file", EDGE_DISPATCHER_LIST)
-modparam("dispatcher", "ds_ping_interval", 1)
-modparam("dispatcher", "ds_probing_mode", 1)
-modparam("dispatcher", "xavp_dst", "_dsdst_")
-modparam("dispatcher", "xavp_ctx", "_dsctx_")
-request_route {
-	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
-	if (has_totag()) {
-		if (loose_route()) { t_relay(); exit; }
-		if (is_method("ACK") && t_check_trans()) { t_relay(); }
-		exit;
-	}
-	if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
-	t_check_trans();
-	record_route();
-	if (!ds_select_dst("30", "8")) { sl_send_reply("503", "No PBX"); exit; }
-	t_on_failure("NEXT");
-	t_relay();
-}
-failure_route[NEXT] {
-	if (t_is_canceled()) exit;
-	if (t_check_status("408|5[0-9][0-9]") && ds_next_dst()) { t_on_failure("NEXT"); t_relay(); }
-}
-event_route[xhttp:request] { jsonrpc_dispatch(); }
-"""
+#: The baseline: a plain dispatcher proxy (algorithm 8, failure_route, nothing else).
+PLAIN_CFG = (Path(__file__).parent / "plain_dispatcher.cfg").read_text()
 
 
 def hundred_samu(zones: tuple[str, ...] = ("a", "b")) -> list[dict[str, Any]]:
