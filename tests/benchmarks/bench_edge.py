@@ -285,7 +285,7 @@ def print_rates(
         ratios.append(full / plain if plain else 0.0)
         print(f"ratio full/plain: {ratios[-1]:.2f} (goal >= 0.8)")
     if len(found) > 1:
-        # One ladder's knee moves by +-30 % from run to run on this shared machine (a step
+        # One ladder's knee moves a lot from run to run on this shared machine (a step
         # fails on 1 call in 2000): the median of several says more than any one of them.
         full_rates = [ladder["full"][0] for ladder in found]
         plain_rates = [ladder["plain"][0] for ladder in found]
