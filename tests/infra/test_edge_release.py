@@ -166,18 +166,7 @@ def test_pinned_advertise_address_wins_over_the_load_balancers():
     assert release_values(cfg, "203.0.113.9")["sip"]["advertise"] == "192.0.2.200"
 
 
-def test_bad_edge_values_fail_the_plan_before_any_resource_is_declared(
-    tmp_path, capsys, monkeypatch
-):
-    from samu_infra import offline
-
-    declared: list[str] = []
-    real = offline.RecordingMocks.new_resource
-    monkeypatch.setattr(
-        offline.RecordingMocks,
-        "new_resource",
-        lambda self, args: declared.append(args.name) or real(self, args),
-    )
+def test_bad_edge_values_fail_the_plan_before_any_resource_is_declared(tmp_path, capsys, declared):
     doc = stack_doc("dev")
     _values("replicaCount", 1)(doc["config"])
     path = write(doc, tmp_path, "broken")

@@ -174,14 +174,7 @@ def test_existing_secret_leaves_the_certificate_to_another_tool():
     assert _edge_values(run)["sip"]["tls"]["secretName"] == "samu-edge-sip-tls"
 
 
-def test_a_clear_certificate_fails_the_plan_before_any_resource(tmp_path, capsys, monkeypatch):
-    declared: list[str] = []
-    real = offline.RecordingMocks.new_resource
-    monkeypatch.setattr(
-        offline.RecordingMocks,
-        "new_resource",
-        lambda self, args: declared.append(args.name) or real(self, args),
-    )
+def test_a_clear_certificate_fails_the_plan_before_any_resource(tmp_path, capsys, declared):
     doc = stack_doc("dev")
     pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
     doc["config"][f"{PREFIX}edge"]["tls"]["certificate"] = pem
