@@ -49,6 +49,9 @@ def test_zone_loss_at_50_cps_loses_no_call_setup(lab: Lab) -> None:
     dropped = run.dropped
     assert dropped, "calls in progress on the lost PBX should be seen as dropped"
     assert all(c.pbx == "samu-30-a" and c.start < lost_at for c in dropped)
+    # every call has ended (the callers' BYEs): the edge holds none as answered any more, so a
+    # later PBX death can never end or record a call that is over
+    assert lab.sync.answered_calls() == []
     records = lab.sync.collect_dropped()
     assert sorted(r["callId"] for r in records) == sorted(c.call_id for c in dropped)
     assert {r["tenant"] for r in records} == {"samu-30"}

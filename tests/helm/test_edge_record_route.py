@@ -98,6 +98,6 @@ def test_no_route_entry_sends_anyone_to_the_lb_on_a_port_it_does_not_forward(ans
 def test_the_pbxs_route_set_leads_back_to_this_edge_pod(answer):
     route = _record_route(answer)
     # The PBX uses the entries first to last: its next hop is the pod's own address (loopback
-    # here, $(POD_IP) in the chart), the pod that holds the dialog and the carrier's connection.
+    # here, $(POD_IP) in the chart), the pod that holds the call's record and the carrier's connection.
     assert re.match(rf"sip:{re.escape(HOST)}:\d+;r2=on;lr;", route[0]), route
     assert len(route) == 2, route  # double Record-Route: PBX side (UDP), carrier side (TLS)

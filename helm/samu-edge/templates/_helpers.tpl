@@ -67,7 +67,7 @@ app.kubernetes.io/part-of: samu-platform
      it in args): Kamailio writes a socket's own address in Via and Record-Route, and for a
      0.0.0.0 socket that is literally "0.0.0.0" (checked with Kamailio 5.6). So the PBX's
      in-dialog requests (an ARM's BYE, re-INVITEs) come back to this very pod, which holds
-     the dialog and the carrier's connection.
+     the call's record and the carrier's connection.
      sip.advertise (the SIP edge LB's address) goes on the carrier's socket only: TLS when
      enabled (the LB forwards nothing but 5061/TLS; advertising it on the PBX-facing UDP/TCP
      sockets sent every PBX request to <LB>:5060, lost). Without TLS the carrier shares the

@@ -13,6 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from samu_operator.core.calls import (
+    AnsweredCall,
+    CallRecordError,
+    bye_to_caller,
+    dropped_record,
+    parse_call,
+)
 from samu_operator.core.routing import DEFAULT_ADDRESS_TEMPLATE, RoutingTable, build_routing
 from samu_operator.edge.files import EdgeFiles, write_atomic
 from samu_operator.edge.rpc import KamailioRpc, RpcError
@@ -20,8 +27,7 @@ from samu_operator.edge.rpc import KamailioRpc, RpcError
 ROUTING_HTABLE = "routing"
 DROPPED_QUEUE = "dropped"
 PBX_DOWN_QUEUE = "pbxdown"
-PBX_PROFILE = "pbx"
-DIALOG_CONFIRMED = 4
+CALLS_HTABLE = "calls"
 #: How long a PBX must stay down in Kamailio's view before its calls are ended.
 CONFIRM_SECONDS = 3.0
 RELOAD_RETRY_SECONDS = 3.0
@@ -154,42 +160,39 @@ class EdgeSync:
         }
 
     def _end_calls_on(self, uri: str) -> list[dict[str, Any]]:
-        """Record and end the confirmed calls Kamailio still holds on a dead PBX."""
-        try:
-            dialogs = self.rpc.call("dlg.profile_list", PBX_PROFILE, uri) or []
-        except RpcError:
-            return []  # no call on it
-        if isinstance(dialogs, dict):
-            dialogs = [dialogs]
+        """Record and end the answered calls Kamailio still holds on a dead PBX."""
+        now = time.time()
         records = []
-        for dialog in dialogs:
-            if dialog.get("state") != DIALOG_CONFIRMED:
-                continue  # not answered yet: tm moves it to the next PBX
-            variables: dict[str, Any] = {}
-            for pair in dialog.get("variables") or []:
-                variables.update(pair)
-            records.append(
-                {
-                    "caller": _user_of(dialog.get("from_uri")),
-                    "tenant": variables.get("tenant"),
-                    "at": round(time.time(), 3),
-                    "answeredAt": dialog.get("start_ts"),
-                    "callId": dialog.get("call-id"),
-                    "pbx": uri,
-                    "method": "pbx-down",
-                }
-            )
+        for call in self.answered_calls():
+            if call.pbx != uri:
+                continue
+            records.append(dropped_record(call, now))
+            # the BYE first: its local-request route reads the call's item (the tenant)
+            with contextlib.suppress(RpcError, CallRecordError):
+                self.rpc.call("tm.t_uac_start", *bye_to_caller(call).rpc_params())
             with contextlib.suppress(RpcError):
-                self.rpc.call("dlg.end_dlg", dialog["h_entry"], dialog["h_id"])
+                self.rpc.call("htable.delete", CALLS_HTABLE, call.call_id)
         return records
 
+    def answered_calls(self) -> list[AnsweredCall]:
+        """The calls Kamailio holds as answered (htable ``calls``); unreadable items skipped."""
+        calls = []
+        for name, value in _htable_items(self.rpc.call("htable.dump", CALLS_HTABLE)):
+            with contextlib.suppress(CallRecordError):
+                calls.append(parse_call(name, value))
+        return calls
 
-def _user_of(uri: Any) -> str | None:
-    """The user part of a SIP URI (``sip:0611223344@host`` -> ``0611223344``): the caller."""
-    if not isinstance(uri, str) or ":" not in uri:
-        return None
-    user = uri.split(":", 1)[1].split("@", 1)[0].split(";", 1)[0]
-    return user if "@" in uri and user else None
+
+def _htable_items(dump: Any) -> list[tuple[str, str]]:
+    """(name, value) of each string item in an ``htable.dump`` answer (a list of slots)."""
+    slots = dump if isinstance(dump, list) else [dump] if dump else []
+    items = []
+    for slot in slots:
+        cells = slot.get("slot", []) if isinstance(slot, dict) else []
+        for cell in cells if isinstance(cells, list) else [cells]:
+            if isinstance(cell, dict) and cell.get("type") == "str":
+                items.append((str(cell.get("name")), str(cell.get("value"))))
+    return items
 
 
 def _seconds(value: Any, default: float) -> float:
