@@ -37,10 +37,13 @@ def exchange(port: int, message: bytes, timeout: float = 2.0) -> str | None:
     return reply.split("\r\n", 1)[0] if reply is not None else None
 
 
-def final_reply(port: int, message: bytes, timeout: float = 2.0) -> str | None:
-    """Send one datagram to the edge; the whole first final reply, or None."""
+def final_reply(
+    port: int, message: bytes, timeout: float = 2.0, *, source: str = HOST
+) -> str | None:
+    """Send one datagram to the edge (from ``source``, another 127.0.0.0/8 address for a
+    sender that is not one of the PBX); the whole first final reply, or None."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((HOST, 0))
+        sock.bind((source, 0))
         sock.settimeout(timeout)
         lport = sock.getsockname()[1]
         sock.sendto(message.replace(b"{lport}", str(lport).encode()), (HOST, port))

@@ -114,10 +114,17 @@ def test_a_pbx_overflow_reaches_the_partner_marked(lab: Lab) -> None:
     port = lab.edge.sip_port
     unmarked = final_reply(port, invite(port, "15", department="84"))
     assert unmarked is not None and "X-Pbx: samu-13-a" in unmarked, "SAMU 84 is saturated"
-    marked = invite(port, "15", department="84", extra=("X-Samu-Overflow-From: samu-13",))
-    reply = final_reply(port, marked)
+    marked = invite(port, "15", department="84", extra=marked_by("samu-13"))
+    # from a carrier (not a PBX's address): routed the same, never counted as overflowed
+    forged = final_reply(port, marked, source="127.0.0.2")
+    assert forged is not None and "X-Pbx: samu-84-a" in forged, forged
+    reply = final_reply(port, invite(port, "15", department="84", extra=marked_by("samu-13")))
     assert reply is not None and reply.startswith("SIP/2.0 200 OK"), reply
     assert "X-Pbx: samu-84-a" in reply, reply
+    # overflowed once for the SAMU whose PBX sent it (the unmarked call counts for SAMU 84)
+    metrics = lab.metrics()
+    assert 'samu_edge_overflowed_total{samu="samu-13"} 1 ' in metrics, metrics
+    assert 'samu_edge_overflowed_total{samu="samu-84"} 1 ' in metrics, metrics
 
 
 def test_tenant_without_pbx_nor_partner_gets_503_and_a_counted_failure(lab: Lab) -> None:
@@ -132,3 +139,7 @@ def test_tenant_without_pbx_nor_partner_gets_503_and_a_counted_failure(lab: Lab)
     assert 'samu_edge_setup_failures_total{samu="samu-48"} 1 ' in metrics
     assert 'samu_edge_call_attempts_total{samu="samu-48"} 1 ' in metrics
     assert lab.caller(number="+33466000015").run(rate=20, calls=5).failed_setups == 0
+
+
+def marked_by(tenant: str) -> tuple[str, ...]:
+    return (f"X-Samu-Overflow-From: {tenant}",)
