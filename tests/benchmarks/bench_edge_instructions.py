@@ -7,7 +7,7 @@ valgrind's callgrind, an idle run of the same length (probes, timers) is subtrac
 rest is divided by the calls. plain/full is the share of the plain proxy's capacity the full
 edge keeps on the same CPU (kernel time, about the same per call in both, left aside).
 
-Run (about 6 min; valgrind is the Debian package ``valgrind``):
+Run (about 4 min; valgrind is the Debian package ``valgrind``):
     .venv/bin/python tests/benchmarks/bench_edge_instructions.py [--calls 1000] [--rate 50]
         [--window 35] [--edge-cfg PATH]
 """
