@@ -1,6 +1,8 @@
 """The answered calls the edge holds (htable ``calls``) and the BYE that ends one whose PBX
 died: pure functions over the item Kamailio writes (see kamailio.cfg, onreply_route[ANSWERED])."""
 
+from pathlib import Path
+
 import pytest
 
 from samu_operator.core.calls import (
@@ -12,6 +14,8 @@ from samu_operator.core.calls import (
     dropped_record,
     parse_call,
 )
+from samu_operator.edge.files import EdgeFiles
+from samu_operator.edge.sync import EdgeSync
 
 PBX = "sip:pbx-a.samu-30.svc.cluster.local:5060"
 UDP_ITEM = (
@@ -96,3 +100,24 @@ def test_an_item_missing_a_field_is_refused_naming_it(field: str) -> None:
 def test_a_truncated_item_is_refused_naming_the_fields() -> None:
     with pytest.raises(CallRecordError, match="3 of the 9 fields"):
         parse_call("c4", "a|b|c")
+
+
+class DumpRpc:
+    """Kamailio's answer to ``htable.dump calls``: a list of slots, each with its items."""
+
+    def __init__(self, items: dict[str, str]) -> None:
+        self.items = items
+
+    def call(self, method: str, *params: object) -> object:
+        assert (method, params) == ("htable.dump", ("calls",))
+        cells = [{"name": k, "value": v, "type": "str"} for k, v in self.items.items()]
+        return [{"entry": 7, "size": len(cells), "slot": cells}]
+
+
+def test_an_unreadable_item_is_reported_and_never_hides_the_others(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rpc = DumpRpc({"bad": "a|b|c", "c1": UDP_ITEM})
+    sync = EdgeSync(EdgeFiles(tmp_path), rpc)  # type: ignore[arg-type]
+    assert [call.call_id for call in sync.answered_calls()] == ["c1"]
+    assert "'bad': 3 of the 9 fields" in caplog.text

@@ -129,11 +129,7 @@ def test_the_edges_bye_for_a_dead_pbx_reaches_the_caller_over_its_connection(
     dialog = path.carrier.call(NUMBER)
     path.pbx["a"].silent = True  # the zone is gone: probes and calls unanswered
 
-    records: list[dict] = []
-    deadline = time.monotonic() + 15
-    while not records and time.monotonic() < deadline:
-        records += lab.sync.collect_dropped()  # the operator's path: records, then BYE
-        time.sleep(0.2)
+    records = dead_pbx_records(path)  # the operator's path: records, then BYE
     assert [r["callId"] for r in records] == [dialog.call_id]
     bye = path.carrier.receive()
     assert bye.startswith(f"BYE sip:0466000001@127.0.0.3:{path.carrier.contact.port}"), bye
@@ -167,6 +163,17 @@ def test_a_lost_carrier_connection_fails_at_once_is_counted_and_never_reopened(
     assert "SAMU-CARRIER-UNREACHABLE BYE of samu-30" in lab.edge.log.read_text()
 
 
+def dead_pbx_records(path: CarrierPath, timeout: float = 15.0) -> list[dict]:
+    """What the operator's sync records (and ends) once the PBX is seen dead: polled as the
+    sidecar does, until the first records come."""
+    records: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while not records and time.monotonic() < deadline:
+        records += path.lab.sync.collect_dropped()
+        time.sleep(0.2)
+    return records
+
+
 def held_calls(path: CarrierPath) -> list[str]:
     """The Call-IDs of the answered calls the edge holds (its htable ``calls``)."""
     return [call.call_id for call in path.lab.sync.answered_calls()]
@@ -185,11 +192,7 @@ def test_the_edges_own_bye_never_opens_a_connection_when_the_carriers_is_gone(
     alias = Listener((ip, port))  # where the BYE over a new connection would land
     try:
         path.pbx["a"].silent = True  # the zone is gone: the operator records and ends its calls
-        records: list[dict] = []
-        deadline = time.monotonic() + 15
-        while not records and time.monotonic() < deadline:
-            records += lab.sync.collect_dropped()
-            time.sleep(0.2)
+        records = dead_pbx_records(path)
         assert [r["callId"] for r in records] == [dialog.call_id]
         # the operator sent the BYE, then forgot the call; give a (wrong) connection attempt
         # for the BYE time to show

@@ -7,6 +7,7 @@ département, so the short window between the two reloads never misroutes a call
 
 import contextlib
 import json
+import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -31,6 +32,7 @@ CALLS_HTABLE = "calls"
 #: How long a PBX must stay down in Kamailio's view before its calls are ended.
 CONFIRM_SECONDS = 3.0
 RELOAD_RETRY_SECONDS = 3.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -178,8 +180,10 @@ class EdgeSync:
         """The calls Kamailio holds as answered (htable ``calls``); unreadable items skipped."""
         calls = []
         for name, value in _htable_items(self.rpc.call("htable.dump", CALLS_HTABLE)):
-            with contextlib.suppress(CallRecordError):
+            try:
                 calls.append(parse_call(name, value))
+            except CallRecordError as exc:  # one bad item never hides the others
+                log.warning(f"answered call not readable, left to its caller's BYE: {exc}")
         return calls
 
 
