@@ -19,11 +19,11 @@ from samu_operator.edge.sync import EdgeSync
 
 PBX = "sip:pbx-a.samu-30.svc.cluster.local:5060"
 UDP_ITEM = (
-    f"{PBX}|samu-30|1795000000|sip:0466000001@carrier.example|ft1|sip:+33466000015@edge|pbxtag"
+    f"{PBX}|1795000000|pbxtag|samu-30|sip:0466000001@carrier.example|ft1|sip:+33466000015@edge"
     "|<null>|<sip:0466000001@192.0.2.10:5060>"
 )
 TLS_ITEM = (
-    f"{PBX}|samu-30|1795000000|sip:0466000001@carrier.example|ft1|sip:15@edge|pbxtag"
+    f"{PBX}|1795000000|pbxtag|samu-30|sip:0466000001@carrier.example|ft1|sip:15@edge"
     '|sip:10.0.0.7:40123;transport=tls|"A | B" <sip:0466000001@192.0.2.10:5061;transport=tls>'
     ";expires=60"
 )

@@ -16,12 +16,12 @@ from typing import Any
 #: The fields of an item's value, in order ('|'-separated; only the last may hold a '|').
 FIELDS = (
     "pbx",
-    "tenant",
     "answeredAt",
+    "toTag",
+    "tenant",
     "fromUri",
     "fromTag",
     "toUri",
-    "toTag",
     "source",
     "contact",
 )
