@@ -19,7 +19,7 @@ Prints:
 
 Run (root, for the cgroup; without it the ladder runs uncapped and says so):
     .venv/bin/python tests/benchmarks/bench_edge.py [--kamailio-cpu 0.15] [--max-rate 3000]
-        [--seconds 3] [--cpu-rate 200] [--cpu-runs 3] [--loss-rate 100] [--ladders 3]
+        [--seconds 3] [--cpu-rate 200] [--cpu-runs 3] [--loss-rate 100] [--ladders 5]
 """
 
 import argparse
@@ -355,8 +355,9 @@ def main() -> int:
     parser.add_argument(
         "--ladders",
         type=int,
-        default=1,
-        help="rate ladders to run (each ~2.5 min); with several, the median ratio is printed",
+        default=5,
+        help="rate ladders to run (each ~3 min; default 5): one ladder's ratio ranges from "
+        "0.7 to 1.2 on this shared machine, the median of several is the figure",
     )
     parser.add_argument(
         "--children",
