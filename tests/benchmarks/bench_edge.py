@@ -3,9 +3,10 @@
 Prints:
 1. the highest call rate with zero failed set-ups through the full edge config (territorial
    routing map of 100 SAMU, dispatcher sets, failure_route, answered-call records, counters)
-   and through a plain dispatcher config (algorithm 8, failure_route: every call to SAMU 30's
-   set), measured in the same run, and their ratio (goal >= 0.8). Both load the same 100-SAMU
-   dispatcher list (200 PBX probed every second): they differ by their routing logic only.
+   and through a plain dispatcher config (algorithm 8, failure_route to the next PBX, which
+   tests/edge/test_bench_baseline.py checks: every call to SAMU 30's set), measured in the
+   same run, and their ratio (goal >= 0.8). Both load the same 100-SAMU dispatcher list
+   (200 PBX probed every second): they differ by their routing logic only.
    Each Kamailio runs capped at ``--kamailio-cpu`` of one CPU (a cgroup quota, see
    cpucap.py): uncapped, SIPp saturates the 2 shared cores first and the
    "highest rate" measures SIPp and the neighbours, not Kamailio (earlier uncapped runs gave
