@@ -12,7 +12,7 @@ from samu_operator.core.routing import build_routing
 from samu_operator.edge.files import write_atomic
 from samu_operator.edge.sync import EdgeSync, SyncResult
 from tests.conftest import load_samu30
-from tests.edge.harness import Caller, Kamailio, Pbx, missing_binaries
+from tests.edge.harness import Caller, Kamailio, Pbx, Rtpengine, missing_binaries
 
 
 def tenant_doc(
@@ -69,13 +69,17 @@ class Lab:
         # calls that a test expects on a given PBX. Calls never depend on the probes alone:
         # failure_route and ds_mark_dst react to the first unanswered INVITE.
         self.edge = Kamailio(workdir / "edge", defines={"EDGE_PROBE_THRESHOLD": "2"})
+        #: the edge's media anchor and recorder (started with the edge, as in the chart's pod)
+        self.rtpengine = Rtpengine(workdir / "rtpengine")
         self.callers: list[Caller] = []
         #: "tenant/zone" -> SIP URI of PBX that are no stand-in of this lab (e.g. a loop)
         self.addresses: dict[str, str] = {}
         self._sync: EdgeSync | None = None
 
-    def add_pbx(self, tenant: str, zone: str, *, scenario: str = "pbx.xml") -> Pbx:
-        pbx = Pbx(f"{tenant}-{zone}", self.workdir, scenario=scenario)
+    def add_pbx(
+        self, tenant: str, zone: str, *, scenario: str = "pbx.xml", args: list[str] | None = None
+    ) -> Pbx:
+        pbx = Pbx(f"{tenant}-{zone}", self.workdir, scenario=scenario, args=args or [])
         self.pbx[f"{tenant}/{zone}"] = pbx
         return pbx.start()
 
@@ -97,6 +101,9 @@ class Lab:
         table = build_routing(tenants, addresses=self.all_addresses)
         write_atomic(self.edge.files.dispatcher, table.dispatcher_list())
         write_atomic(self.edge.files.routing, table.routing_map(), distinct_mtime=True)
+        if self.rtpengine.proc is None:
+            self.rtpengine.start()
+        self.edge.defines.setdefault("EDGE_RTPENGINE_SOCK", f'"{self.rtpengine.sock}"')
         self.edge.start()
 
     def apply(self, tenants: list[dict[str, Any]]) -> SyncResult:
@@ -116,6 +123,7 @@ class Lab:
         for caller in self.callers:
             caller.stop()
         self.edge.stop()
+        self.rtpengine.stop()
         for pbx in self.pbx.values():
             pbx.stop()
 
@@ -125,7 +133,8 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     missing = missing_binaries()
     if missing:
         pytest.skip(
-            f"{', '.join(missing)} not installed: `make debs` installs kamailio and sip-tester"
+            f"{', '.join(missing)} not installed: `make debs` installs kamailio, sip-tester"
+            " and rtpengine-daemon"
         )
     lab = Lab(tmp_path)
     try:

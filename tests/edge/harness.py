@@ -25,7 +25,7 @@ HOST = "127.0.0.1"
 
 
 def missing_binaries() -> list[str]:
-    return [b for b in ("kamailio", "sipp") if shutil.which(b) is None]
+    return [b for b in ("kamailio", "sipp", "rtpengine") if shutil.which(b) is None]
 
 
 def free_port() -> int:
@@ -157,15 +157,116 @@ class Kamailio:
         return flags
 
 
+def free_port_range(size: int) -> int:
+    """The first of `size` consecutive UDP ports, none bound now on 127.0.0.1 (rtpengine's RTP
+    range: it skips a port taken later by someone else, so a free start is enough)."""
+    import random
+
+    for _ in range(200):
+        first = random.randrange(20000, 60000 - size, 2)
+        taken = False
+        for port in range(first, first + size, max(1, size // 16)):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind((HOST, port))
+                except OSError:
+                    taken = True
+                    break
+        if not taken:
+            return first
+    raise RuntimeError(f"no free range of {size} UDP ports on 127.0.0.1")
+
+
+@dataclass
+class Rtpengine:
+    """rtpengine as the chart runs it (userspace, pcap recording into a spool), on 127.0.0.1."""
+
+    workdir: Path
+    ports: int = 400
+    ng_port: int = field(default_factory=free_port)
+    http_port: int = field(default_factory=free_port)
+    port_min: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def spool(self) -> Path:
+        return self.workdir / "spool"
+
+    @property
+    def sock(self) -> str:
+        """Kamailio's rtpengine_sock for this instance."""
+        return f"udp:{HOST}:{self.ng_port}"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "rtpengine.log"
+
+    def command(self) -> list[str]:
+        if not self.port_min:
+            self.port_min = free_port_range(self.ports)
+        cmd = ["rtpengine", "--config-file=none", "--foreground", "--log-stderr"]
+        cmd += ["--table=-1", f"--interface={HOST}", f"--listen-ng={HOST}:{self.ng_port}"]
+        cmd += [f"--listen-http={HOST}:{self.http_port}"]
+        cmd += [f"--port-min={self.port_min}", f"--port-max={self.port_min + self.ports - 1}"]
+        cmd += ["--recording-method=pcap", f"--recording-dir={self.spool}"]
+        cmd += ["--timeout=60", "--delete-delay=0", "--log-level=5", "--num-threads=2"]
+        return cmd
+
+    def start(self, timeout: float = 20.0) -> "Rtpengine":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.spool.mkdir(exist_ok=True)
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+
+        def ready() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"rtpengine exited: {self.log.read_text()[-3000:]}")
+            return self.metric("rtpengine_uptime_seconds") is not None
+
+        wait_for(ready, timeout, "rtpengine's HTTP listener")
+        return self
+
+    def metrics(self) -> str:
+        import urllib.error
+        import urllib.request
+
+        try:
+            url = f"http://{HOST}:{self.http_port}/metrics"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read().decode()
+        except (urllib.error.URLError, OSError):
+            return ""
+
+    def metric(self, name: str) -> float | None:
+        """The value of one sample line (`name` with its labels, as printed) or None."""
+        for line in self.metrics().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+        return None
+
+    def kill(self) -> None:
+        """SIGKILL: the edge's media anchor dies without a word (its files stay as they are)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+
+
 @dataclass
 class Pbx:
     """A PBX stand-in: SIPp server answering probes and calls, naming itself in X-Pbx."""
 
     name: str
     workdir: Path
+    #: a file name under tests/edge/scenarios, or an absolute path
     scenario: str = "pbx.xml"
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    #: more SIPp options (a media port, -rtp_echo)
+    args: list[str] = field(default_factory=list)
 
     @property
     def uri(self) -> str:
@@ -176,7 +277,7 @@ class Pbx:
         cmd += ["-key", "pbx", self.name, "-nostdin", "-max_recv_loops", "5000"]
         # A real PBX takes a new INVITE of a Call-ID it refused (the edge's débordement back
         # to a saturated PBX); SIPp would absorb it as its "dead call" for 33 s.
-        cmd += ["-deadcall_wait", "0"]
+        cmd += ["-deadcall_wait", "0", *self.args]
         self.proc = subprocess.Popen(
             cmd, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -193,6 +294,12 @@ class Pbx:
         """The zone is back."""
         assert self.proc is not None
         os.kill(self.proc.pid, signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL: the PBX dies mid-call without a word."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
 
     def stop(self) -> None:
         if self.proc is not None:
