@@ -216,7 +216,9 @@ class Rtpengine:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.spool.mkdir(exist_ok=True)
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                self.command(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
+            )
 
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
