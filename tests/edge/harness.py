@@ -205,7 +205,9 @@ class Rtpengine:
         if not self.port_min:
             self.port_min = free_port_range(self.ports)
         cmd = ["rtpengine", "--config-file=none", "--foreground", "--log-stderr"]
-        cmd += ["--table=-1", f"--interface={HOST}", f"--listen-ng={HOST}:{self.ng_port}"]
+        # the chart's two logical interfaces (carrier side, PBX side), both on loopback here
+        cmd += ["--table=-1", f"--interface=carrier/{HOST}", f"--interface=internal/{HOST}"]
+        cmd += [f"--listen-ng={HOST}:{self.ng_port}"]
         cmd += [f"--listen-http={HOST}:{self.http_port}"]
         cmd += [f"--port-min={self.port_min}", f"--port-max={self.port_min + self.ports - 1}"]
         cmd += ["--recording-method=pcap", f"--recording-dir={self.spool}"]

@@ -111,7 +111,7 @@ def test_edges_spread_over_zones_under_restricted_pod_security():
     assert selects(zone[0]["labelSelector"]["matchLabels"], labels)
     assert restricted_violations(pod) == []
     assert restricted_violations(_pod(TLS_ON)) == []
-    assert {c["name"] for c in pod["containers"]} == {"kamailio", "routing-sync"}
+    assert {c["name"] for c in pod["containers"]} == {"kamailio", "rtpengine", "routing-sync"}
 
 
 def test_kamailio_sets_only_parameters_its_config_declares():
@@ -139,7 +139,10 @@ def test_ports_services_and_metrics_agree():
         ("sip-tcp", "TCP"),
         ("sip-tls", "TCP"),
     }
-    assert {p["targetPort"] for p in services["metrics"]["spec"]["ports"]} == {"http-metrics"}
+    assert {p["targetPort"] for p in services["metrics"]["spec"]["ports"]} == {
+        "http-metrics",
+        "rtpe-metrics",
+    }
     monitor = rendered.one("ServiceMonitor")
     assert selects(
         monitor["spec"]["selector"]["matchLabels"], services["metrics"]["metadata"]["labels"]

@@ -117,6 +117,17 @@ EDGE_BAD = [
     ("runAsUser", 0, "runAsUser", "minimum"),
     ("sip.advertise", "sip.example.org", "sip.advertise", "pattern"),
     ("unknown", 1, "", "additionalProperties"),
+    ("media.rtpPorts", {"min": 80, "max": 40000}, "media.rtpPorts.min", "minimum"),
+    ("media.rtpPorts", {"min": 30000}, "media.rtpPorts", "required"),
+    ("media.network.mode", "nodePort", "media.network.mode", "enum"),
+    ("media.network.advertise", "rtp.example.org", "media.network.advertise", "pattern"),
+    (
+        "media.control",
+        {"timeoutMs": 100, "retries": 0, "disableSeconds": 5},
+        "media.control.retries",
+        "minimum",
+    ),
+    ("recordings.shipper.command", "python", "recordings.shipper.command", "type"),
 ]
 
 

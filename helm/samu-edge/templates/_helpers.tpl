@@ -116,6 +116,14 @@ app.kubernetes.io/part-of: samu-platform
 - {{ printf "EDGE_FR_TIMER=%d" (int $k.firstReplyTimeoutMs) | quote }}
 - -A
 - {{ printf "EDGE_MAX_FORWARDS=%d" (int $k.maxForwards) | quote }}
+- -A
+- {{ printf "EDGE_RTPENGINE_SOCK=\"udp:127.0.0.1:%d\"" (int .Values.media.controlPort) | quote }}
+- -A
+- {{ printf "EDGE_RTPENGINE_TOUT_MS=%d" (int .Values.media.control.timeoutMs) | quote }}
+- -A
+- {{ printf "EDGE_RTPENGINE_RETR=%d" (int .Values.media.control.retries) | quote }}
+- -A
+- {{ printf "EDGE_RTPENGINE_DISABLE_S=%d" (int .Values.media.control.disableSeconds) | quote }}
 {{- if .Values.sip.tls.enabled }}
 - -A
 - WITH_TLS
@@ -134,4 +142,48 @@ capabilities:
   drop: [ALL]
 seccompProfile:
   type: RuntimeDefault
+{{- end -}}
+
+{{- define "samu-edge.mediaImage" -}}
+{{- $img := .Values.media.image -}}
+{{- if $img.digest -}}
+{{- printf "%s@%s" $img.repository $img.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $img.repository $img.tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "samu-edge.shipperImage" -}}
+{{- $img := .Values.recordings.shipper.image -}}
+{{- if $img.digest -}}
+{{- printf "%s@%s" $img.repository $img.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $img.repository $img.tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* rtpengine's command line. Two logical interfaces that Kamailio's offers name
+     (direction=carrier direction=internal): "carrier", the address the carrier's RTP reaches
+     (the Multus interface, or the node's address with hostNetwork), and "internal", the pod's
+     address the PBX reach. Userspace forwarding (table -1: no kernel module in a container),
+     pcap recording into the spool, control on localhost only (Kamailio is in the same pod). */}}
+{{- define "samu-edge.rtpengineArgs" -}}
+{{- $m := .Values.media -}}
+{{- $carrier := ternary $m.network.interface "$(POD_IP)" (eq $m.network.mode "multus") -}}
+{{- $adv := ternary (printf "!%s" $m.network.advertise) "" (ne $m.network.advertise "") -}}
+- --config-file=none
+- --foreground
+- --log-stderr
+- --table=-1
+- {{ printf "--interface=carrier/%s%s" $carrier $adv | quote }}
+- --interface=internal/$(POD_IP)
+- {{ printf "--listen-ng=127.0.0.1:%d" (int $m.controlPort) | quote }}
+- {{ printf "--listen-http=$(POD_IP):%d" (int $m.httpPort) | quote }}
+- {{ printf "--port-min=%d" (int $m.rtpPorts.min) | quote }}
+- {{ printf "--port-max=%d" (int $m.rtpPorts.max) | quote }}
+- --recording-method=pcap
+- --recording-dir=/var/spool/rtpengine
+- --delete-delay=0
+- {{ printf "--timeout=%d" (int $m.mediaTimeoutSeconds) | quote }}
+- {{ printf "--num-threads=%d" (int $m.threads) | quote }}
 {{- end -}}
