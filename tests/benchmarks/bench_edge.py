@@ -238,8 +238,10 @@ def bench_rates(args: argparse.Namespace) -> None:
                 lab.edge.files.dispatcher.read_text()
             )
             (plain_dir / "tables" / "routing").write_text("")
+            # the same rtpengine anchors the plain proxy's calls (see plain_dispatcher.cfg)
+            media = {"EDGE_RTPENGINE_SOCK": lab.edge.defines["EDGE_RTPENGINE_SOCK"]}
             plain_edge = CappedKamailio(
-                plain_dir, cfg=cfg, children=args.children, cap=caps["plain"][0]
+                plain_dir, cfg=cfg, defines=media, children=args.children, cap=caps["plain"][0]
             )
             targets = {
                 "full": (lab.edge, work / "full", "+33466000015"),

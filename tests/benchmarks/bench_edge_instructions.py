@@ -26,7 +26,7 @@ from samu_operator.core.routing import build_routing
 from samu_operator.edge.files import write_atomic
 from tests.benchmarks.bench_edge import PLAIN_CFG
 from tests.edge.conftest import tenant_doc
-from tests.edge.harness import EDGE_CFG, Caller, Kamailio, Pbx, missing_binaries
+from tests.edge.harness import EDGE_CFG, Caller, Kamailio, Pbx, Rtpengine, missing_binaries
 
 #: Under valgrind Kamailio runs ~50 times slower: timers that must not fire on a slow answer.
 SLOW_DEFINES = {"EDGE_PROBE_THRESHOLD": "2", "EDGE_FR_TIMER": "5000"}
@@ -62,6 +62,9 @@ def one_run(config: str, cfg: Path, calls: int, args: argparse.Namespace, work: 
     """Instructions of one Kamailio run of ``args.window`` seconds carrying ``calls`` calls."""
     work.mkdir(parents=True)
     pbx = {zone: Pbx(f"samu-30-{zone}", work).start() for zone in ("a", "b")}
+    # both configs anchor every call's media on the same kind of rtpengine (see
+    # plain_dispatcher.cfg): the figures compare their routing logic
+    rtpengine = Rtpengine(work / "rtpengine").start()
     try:
         tables = work / "tables"
         tables.mkdir()
@@ -89,7 +92,8 @@ def one_run(config: str, cfg: Path, calls: int, args: argparse.Namespace, work: 
             number = "+33466000015"
         out = work / "callgrind"
         out.mkdir()
-        edge = CallgrindKamailio(work, cfg=cfg, defines=SLOW_DEFINES, out=out)
+        defines = {**SLOW_DEFINES, "EDGE_RTPENGINE_SOCK": f'"{rtpengine.sock}"'}
+        edge = CallgrindKamailio(work, cfg=cfg, defines=defines, out=out)
         edge.start(timeout=120)
         try:
             time.sleep(2)
@@ -104,6 +108,7 @@ def one_run(config: str, cfg: Path, calls: int, args: argparse.Namespace, work: 
             edge.stop()
         return instructions(out)
     finally:
+        rtpengine.stop()
         for p in pbx.values():
             p.stop()
 

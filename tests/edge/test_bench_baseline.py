@@ -30,3 +30,5 @@ def test_the_plain_baseline_moves_calls_to_the_standby_when_the_active_pbx_is_si
     run = lab.caller(number="15").run(rate=10, calls=3)
     assert run.failed_setups == 0, f"the baseline lost calls: {run.log}"
     assert run.by_pbx() == {"samu-30-b": 3}
+    # it anchors every call's media as the edge does (the benchmark compares routing logic)
+    assert lab.rtpengine.metric("rtpengine_sessions_total") == 5
