@@ -37,6 +37,8 @@ class MediaCaller:
     caller_prefix: str = "0466"
     port: int = field(default_factory=free_port)
     media_port: int = field(default_factory=lambda: free_port_range(4))
+    #: caller_audio.xml (SDP in the INVITE) or caller_late_offer.xml (SDP in the ACK)
+    scenario: str = "caller_audio.xml"
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,7 +50,7 @@ class MediaCaller:
         if not audio.exists():
             write_marker_pcap(audio, seconds or min(37, hold_ms // 1000 + 1))
         scenario = self.lab.workdir / f"{self.name}.xml"
-        text = (SCENARIOS / "caller_audio.xml").read_text()
+        text = (SCENARIOS / self.scenario).read_text()
         text = text.replace("PCAP_FILE", str(audio)).replace('"HOLD_MS"', f'"{hold_ms}"')
         scenario.write_text(text)
         cmd = ["sipp", f"{HOST}:{self.lab.edge.sip_port}", "-sf", str(scenario)]

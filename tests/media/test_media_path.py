@@ -30,3 +30,21 @@ def test_audio_flows_both_ways_and_is_recorded_from_the_first_second(lab: Lab) -
     meta = metadata_of(lab.rtpengine, call.call_id)
     assert meta == {"tenant": "samu-30", "caller": "04661", "called": "15", "callid": call.call_id}
     assert pbx.proc is not None
+
+
+def test_a_late_offer_call_is_anchored_and_recorded_too(lab: Lab) -> None:
+    # the INVITE carries no SDP: the PBX offers in its 200, the caller answers in its ACK
+    add_audio_pbx(lab, "samu-30", "a")
+    add_audio_pbx(lab, "samu-30", "b")
+    lab.start([tenant_doc("30")])
+    caller = MediaCaller(lab, scenario="caller_late_offer.xml").start(calls=1, hold_ms=3000)
+    assert caller.wait() == 0, caller.log.read_text()[-2000:]
+    [call] = caller.calls()
+    low = lab.rtpengine.port_min
+    assert low <= call.port < low + lab.rtpengine.ports, "the PBX's offer names rtpengine"
+    recording = recording_of(lab.rtpengine, call.call_id)
+    by_sender = recording.streams()
+    assert caller_markers(by_sender[("127.0.0.1", caller.media_port)])[:3] == [0, 1, 2]
+    assert any(port != caller.media_port and len(s) > 100 for (_, port), s in by_sender.items())
+    meta = metadata_of(lab.rtpengine, call.call_id)
+    assert (meta["tenant"], meta["called"], meta["callid"]) == ("samu-30", "15", call.call_id)
