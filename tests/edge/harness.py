@@ -248,6 +248,12 @@ class Rtpengine:
                 return float(line.split()[-1])
         return None
 
+    def freeze(self) -> None:
+        """SIGSTOP: rtpengine hangs (its socket stays open, nothing answers: each command
+        times out, unlike a dead process whose port refuses at once)."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
     def kill(self) -> None:
         """SIGKILL: the edge's media anchor dies without a word (its files stay as they are)."""
         if self.proc is not None and self.proc.poll() is None:

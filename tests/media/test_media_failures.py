@@ -5,6 +5,8 @@ SIPp with G.711 audio on 127.0.0.1)."""
 import re
 import time
 
+import pytest
+
 from tests.edge.conftest import Lab, tenant_doc
 from tests.edge.harness import wait_for
 from tests.media.lab import MediaCaller, add_audio_pbx
@@ -32,6 +34,27 @@ def test_a_call_moved_to_the_next_pbx_keeps_its_media_port_and_one_recording(lab
     assert metadata_of(lab.rtpengine, call.call_id)["tenant"] == "samu-30"
 
 
+def test_a_call_overflowed_to_the_partner_keeps_its_media_port_and_one_recording(
+    lab: Lab,
+) -> None:
+    # both PBX of SAMU 30 play a greeting and fail: débordement to SAMU 34, which answers
+    add_audio_pbx(lab, "samu-30", "a", scenario="pbx_early_then_fail.xml")
+    add_audio_pbx(lab, "samu-30", "b", scenario="pbx_early_then_fail.xml")
+    add_audio_pbx(lab, "samu-34", "a")
+    add_audio_pbx(lab, "samu-34", "b")
+    lab.start([tenant_doc("30", partner="samu-34"), tenant_doc("34", partner="samu-30")])
+    caller = MediaCaller(lab).start(calls=1, hold_ms=3000)
+    assert caller.wait() == 0, caller.log.read_text()[-2000:]
+    [call] = caller.calls()
+    assert call.pbx.startswith("samu-34-")
+    assert call.early_port == call.port, "the caller's media address moved with the call"
+    assert len(recordings_of(lab.rtpengine, call.call_id)) == 1
+    recording = recording_of(lab.rtpengine, call.call_id)
+    assert caller_markers(recording.streams()[("127.0.0.1", caller.media_port)])[:3] == [0, 1, 2]
+    # the call is SAMU 30's (the number called), answered by its partner
+    assert metadata_of(lab.rtpengine, call.call_id)["tenant"] == "samu-30"
+
+
 def test_a_pbx_killed_mid_call_the_edge_records_the_caller_until_its_bye(lab: Lab) -> None:
     pbx = add_audio_pbx(lab, "samu-30", "a")
     add_audio_pbx(lab, "samu-30", "b")
@@ -56,15 +79,24 @@ def _unrecorded(metrics: str, tenant: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def test_rtpengine_down_calls_go_through_counted_unrecorded_and_the_pbx_is_told(lab: Lab) -> None:
+@pytest.mark.parametrize("failure", ["killed", "hung"])
+def test_rtpengine_down_calls_go_through_counted_unrecorded_and_the_pbx_is_told(
+    lab: Lab, failure: str
+) -> None:
     pbx_a = add_audio_pbx(lab, "samu-30", "a")
     add_audio_pbx(lab, "samu-30", "b")
     lab.start([tenant_doc("30")])
-    lab.rtpengine.kill()
+    if failure == "killed":
+        lab.rtpengine.kill()
+    else:
+        lab.rtpengine.freeze()
     caller = MediaCaller(lab).start(calls=5, hold_ms=1000, rate=5)
     assert caller.wait() == 0, caller.log.read_text()[-2000:]
     calls = caller.calls()
     assert len(calls) == 5 and all(c.bye == "ok" for c in calls)
+    # rtpengine's wait (2 x 100 ms at most, before the call is relayed) moves no call: every
+    # one is answered by the active PBX
+    assert {c.pbx for c in calls} == {"samu-30-a"}
     assert all(c.unrecorded == "edge" for c in calls), "the PBX knows its copy is the only one"
     # the caller's media goes straight to the PBX (the PBX's own SDP reached the caller)
     low = lab.rtpengine.port_min
