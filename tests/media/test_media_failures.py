@@ -117,3 +117,22 @@ def test_recorded_calls_are_not_counted_unrecorded(lab: Lab) -> None:
     calls = caller.calls()
     assert len(calls) == 2 and all(c.unrecorded == "" for c in calls)
     assert _unrecorded(lab.metrics(), "samu-30") == 0
+
+
+def test_the_pbx_moving_the_media_mid_call_keeps_it_anchored_and_recorded(lab: Lab) -> None:
+    # 1.5 s into the call the PBX re-INVITEs the caller with its second media port (as one
+    # taking over a call does): the new media path goes through rtpengine too
+    pbx = add_audio_pbx(lab, "samu-30", "a", scenario="pbx_reinvite.xml")
+    add_audio_pbx(lab, "samu-30", "b")
+    lab.start([tenant_doc("30")])
+    caller = MediaCaller(lab, scenario="caller_reinvite.xml").start(calls=1, hold_ms=3000)
+    assert caller.wait() == 0, caller.log.read_text()[-2000:]
+    [call] = caller.calls()
+    assert call.pbx == "samu-30-a" and call.bye == "ok"
+    by_sender = recording_of(lab.rtpengine, call.call_id).streams()
+    pbx_media = int(pbx.args[pbx.args.index("-mp") + 1])
+    # the caller's audio never left rtpengine: every second of it in the recording
+    assert caller_markers(by_sender[("127.0.0.1", caller.media_port)])[:4] == [0, 1, 2, 3]
+    # the PBX's audio from its first port, then from its second
+    assert len(by_sender[("127.0.0.1", pbx_media)]) > 25
+    assert len(by_sender[("127.0.0.1", pbx_media + 2)]) > 50
