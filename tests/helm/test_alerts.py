@@ -29,6 +29,7 @@ EXPECTED = {
     "SamuAnsweredCallsDropped",
     "SamuCallsOverflowing",
     "SamuCarrierUnreachable",
+    "SamuCallsUnrecordedAtEdge",
     "SamuEdgeDown",
 }
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
