@@ -99,6 +99,11 @@ def test_calls_up_on_a_dead_pbx_are_recorded_and_ended_so_callers_can_redial(lab
     assert all(float(r["at"]) >= lost_at + lab.sync.confirm_seconds - 0.5 for r in records)
     assert sorted(r["caller"] for r in records) == sorted(f"0466{i}" for i in range(1, 11))
     assert lab.sync.collect_dropped() == [], "each call is recorded once"
+    # the edge's own BYE also ends each call in rtpengine: their recordings close now, not at
+    # rtpengine's no-media timeout
+    sessions = 'rtpengine_sessions{type="own"}'
+    wait_for(lambda: lab.rtpengine.metric(sessions) == 0, 10, "rtpengine to close the calls")
+    assert lab.rtpengine.metric("rtpengine_sessions_total") == 10
 
 
 def test_probes_mark_a_silent_pbx_down_and_up_without_any_call(lab: Lab) -> None:
