@@ -200,3 +200,11 @@ def test_rtpengine_starts_with_the_charts_command_line(tmp_path: Path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+
+
+def test_rtpengine_sends_to_the_pbx_rtp_ports_the_tenants_admit():
+    from samu_operator.core.meta import RTP_PORTS
+    from tests.helm.charts import load_values
+
+    rtp = load_values(EDGE_CHART)["networkPolicy"]["pbx"]["rtpPorts"]
+    assert (rtp["min"], rtp["max"]) == RTP_PORTS
