@@ -1,6 +1,8 @@
 """Every call's audio goes through the edge's rtpengine both ways and is recorded there from
 its first packet (real Kamailio + rtpengine + SIPp with G.711 audio on 127.0.0.1)."""
 
+import re
+
 from tests.edge.conftest import Lab, tenant_doc
 from tests.media.lab import MediaCaller, add_audio_pbx
 from tests.media.recordings import caller_markers, metadata_of, recording_of
@@ -48,3 +50,21 @@ def test_a_late_offer_call_is_anchored_and_recorded_too(lab: Lab) -> None:
     assert any(port != caller.media_port and len(s) > 100 for (_, port), s in by_sender.items())
     meta = metadata_of(lab.rtpengine, call.call_id)
     assert (meta["tenant"], meta["called"], meta["callid"]) == ("samu-30", "15", call.call_id)
+
+
+def test_a_call_abandoned_in_the_queue_is_recorded_up_to_the_cancel(lab: Lab) -> None:
+    # the PBX plays its greeting/queue as early media and never answers; the caller cancels
+    add_audio_pbx(lab, "samu-30", "a", scenario="pbx_queue_early.xml")
+    add_audio_pbx(lab, "samu-30", "b")
+    lab.start([tenant_doc("30")])
+    caller = MediaCaller(lab, scenario="caller_abandons.xml").start(calls=1, hold_ms=3000)
+    assert caller.wait() == 0, caller.log.read_text()[-2000:]
+    [(call_id, early)] = re.findall(r"^ABANDONED (\S+) (\d+)$", caller.log.read_text(), re.M)
+    low = lab.rtpengine.port_min
+    assert low <= int(early) < low + lab.rtpengine.ports, "the queue's media through rtpengine"
+    # the recording is closed by the CANCEL (not rtpengine's timeout) and holds what the
+    # caller said while waiting
+    recording = recording_of(lab.rtpengine, call_id, timeout=5)
+    heard = caller_markers(recording.streams()[("127.0.0.1", caller.media_port)])
+    assert heard[:2] == [0, 1], heard
+    assert metadata_of(lab.rtpengine, call_id)["callid"] == call_id
