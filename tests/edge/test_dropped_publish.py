@@ -148,10 +148,13 @@ async def test_a_collected_record_reaches_the_tenants_configmap_and_events_once(
                     lambda: calls() == ["call-1@edge", "call-2@edge"], 30, "call-2 published"
                 )
                 await wait_for(lambda: len(events()) == 2, 10, "an Event for call-2")
+                # the test removed the marker above: the sidecar writes it again after the
+                # Events (poll until it exists, do not read a file not yet there)
+                marker = tables / "dropped-calls.published"
                 await wait_for(
                     lambda: (
-                        (tables / "dropped-calls.published").read_text().strip()
-                        == str(journal.stat().st_size)
+                        marker.exists()
+                        and marker.read_text().strip() == str(journal.stat().st_size)
                     ),
                     10,
                     "the marker at the journal's end",
