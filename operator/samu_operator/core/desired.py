@@ -11,8 +11,9 @@ the metadata and ports every object shares in ``meta``.
 
 from dataclasses import dataclass
 
-from samu_operator.core import asterisk, labels
-from samu_operator.core.meta import METRICS_PORT, SIP_PORT, Obj, namespace_of, object_meta
+from samu_operator.core import asterisk, labels, pbx_pod
+from samu_operator.core import pbx_contract as contract
+from samu_operator.core.meta import SIP_PORT, Obj, namespace_of, object_meta
 from samu_operator.core.netpol import network_policies
 from samu_operator.core.sizing import (
     cpu_millis,
@@ -74,10 +75,14 @@ def namespace(tenant: str) -> Obj:
 
 
 def resource_quota(tenant: str, spec: SamuTenantSpec) -> Obj:
-    """Room for one PBX per zone plus one rolling replacement, and the recording volumes."""
+    """Room for one PBX pod (Asterisk and its sidecars) per zone plus one rolling
+    replacement, and the recording volumes."""
     pods = len(spec.pbx.zones) + 1
-    cpu = cpu_millis(spec.pbx.resources.cpu) * pods
-    mem = memory_mi(spec.pbx.resources.memory) * pods
+    sidecars = (pbx_pod.SHIPPER_SIZE, pbx_pod.RELOADER_SIZE)
+    cpu_each = cpu_millis(spec.pbx.resources.cpu) + sum(cpu_millis(s["cpu"]) for s in sidecars)
+    mem_each = memory_mi(spec.pbx.resources.memory) + sum(memory_mi(s["memory"]) for s in sidecars)
+    cpu = cpu_each * pods
+    mem = mem_each * pods
     storage = recording_size_gi(spec) * len(spec.pbx.zones)
     hard = {
         "pods": str(pods),
@@ -148,45 +153,6 @@ def recordings_pvc(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
     }
 
 
-def _container(spec: SamuTenantSpec) -> Obj:
-    size = pbx_size(spec)
-    mounts = [
-        ("config", "/etc/asterisk/samu", True),
-        ("secrets", "/etc/asterisk/secrets", True),
-        ("recordings", asterisk.RECORDINGS_DIR, False),
-        ("run", "/var/run/asterisk", False),
-        ("spool", "/var/spool/asterisk/tmp", False),
-        ("lib", "/var/lib/asterisk/astdb", False),
-    ]
-    return {
-        "name": "asterisk",
-        "image": spec.pbx.image,
-        "args": ["-f", "-C", "/etc/asterisk/samu/asterisk.conf"],
-        "ports": [
-            {"name": "sip-udp", "containerPort": SIP_PORT, "protocol": "UDP"},
-            {"name": "sip-tcp", "containerPort": SIP_PORT, "protocol": "TCP"},
-            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
-        ],
-        "resources": {"requests": size, "limits": size},
-        "readinessProbe": {
-            "tcpSocket": {"port": SIP_PORT},
-            "periodSeconds": 1,
-            "failureThreshold": 2,
-        },
-        "livenessProbe": {"tcpSocket": {"port": SIP_PORT}, "periodSeconds": 5},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "volumeMounts": [
-            {"name": name, "mountPath": path, "readOnly": ro} for name, path, ro in mounts
-        ],
-    }
-
-
 def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
     """One PBX in one zone, pinned there by required node affinity."""
     selector = labels.pbx_selector(tenant, zone)
@@ -207,9 +173,7 @@ def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
         {"name": "config", "configMap": {"name": CONFIG_NAME}},
         {"name": "secrets", "secret": {"secretName": SECRET_NAME}},
         {"name": "recordings", "persistentVolumeClaim": {"claimName": recordings_name(zone)}},
-        {"name": "run", "emptyDir": {}},
-        {"name": "spool", "emptyDir": {}},
-        {"name": "lib", "emptyDir": {}},
+        *({"name": name, "emptyDir": {}} for name in ("spool", "run", "log", "db")),
     ]
     pod_spec = {
         "serviceAccountName": SERVICE_ACCOUNT,
@@ -218,11 +182,16 @@ def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
         "terminationGracePeriodSeconds": 120,
         "securityContext": {
             "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "fsGroup": 1000,
+            "runAsUser": contract.UID,
+            "runAsGroup": contract.GID,
+            "fsGroup": contract.GID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [_container(spec)],
+        "containers": [
+            pbx_pod.asterisk_container(spec),
+            pbx_pod.shipper_container(tenant, spec, zone),
+            pbx_pod.reloader_container(spec),
+        ],
         "volumes": volumes,
     }
     meta = object_meta(tenant, pbx_name(zone), **{labels.ZONE: zone, labels.COMPONENT: labels.PBX})

@@ -15,9 +15,11 @@ from samu_operator.model.types import (
     Department,
     Digit,
     DnsLabel,
+    FreeText,
     ImageRef,
     MemoryQuantity,
     PhoneNumber,
+    PromptName,
     TenantName,
     ZoneName,
 )
@@ -63,11 +65,17 @@ class IvrSpec(CrdModel):
     vital_distress_digit: Digit = Field(
         default="1", description="digit that sends the caller to the highest-priority queue"
     )
-    greeting: str = Field(
+    greeting: FreeText = Field(
         default="SAMU, centre 15. Si la vie est en danger, tapez 1.",
         min_length=1,
         max_length=500,
-        description="text of the greeting, spoken before queueing",
+        description="transcript of the greeting prompt (kept as a comment in the dialplan)",
+    )
+    greeting_prompt: PromptName = Field(
+        default="samu/greeting",
+        max_length=100,
+        description="the prompt the IVR plays: a French sound of the PBX image, no extension "
+        "(the image's default 'samu/greeting' speaks the default transcript)",
     )
 
 
@@ -86,6 +94,11 @@ class RecordingSpec(CrdModel):
     )
     delete_with_tenant: bool = Field(
         default=False, description="delete recordings when the tenant is deleted (never by default)"
+    )
+    shipper_image: ImageRef = Field(
+        default="registry.samu-platform.io/samu/samu-operator:0.1.0",
+        description="image of the recording shipper sidecar (the platform's own image, "
+        "which holds samu_recordings), pinned",
     )
 
 
@@ -133,7 +146,7 @@ class FailoverSpec(CrdModel):
 
 class SamuTenantSpec(CrdModel):
     department: Department
-    display_name: str = Field(min_length=1, max_length=100)
+    display_name: FreeText = Field(min_length=1, max_length=100)
     numbers: list[PhoneNumber] = Field(
         default_factory=list, max_length=50, description="inbound numbers besides 15"
     )
