@@ -219,4 +219,5 @@ def render(tenant: str, spec: SamuTenantSpec) -> dict[str, str]:
         "logger.conf": pbx_contract.logger_conf(tenant, spec.display_name),
         "rtp.conf": pbx_contract.rtp_conf(tenant, spec.display_name),
         "musiconhold.conf": pbx_contract.musiconhold_conf(tenant, spec.display_name),
+        pbx_contract.RELOAD_MAP: pbx_contract.reload_map(),
     }

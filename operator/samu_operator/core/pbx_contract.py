@@ -5,7 +5,7 @@ the container's root file system is read-only, so every directory Asterisk write
 volume of the StatefulSet (``WRITABLE_DIRS``). ``asterisk.conf``'s ``[directories]`` names each
 of them, and a test maps every path there to a mount or to the image (``IMAGE_DIRS``).
 ``MODULES`` is the only list of Asterisk modules: ``modules.conf`` loads exactly these (no
-autoload) and the image recipe (``images/pbx/Dockerfile``) builds exactly these; a test
+autoload) and the image recipe (``operator/images/pbx/Dockerfile``) builds exactly these; a test
 compares the two. docs/pbx-contract.md says the same for people.
 
 The edge's address has one source: the Service the edge chart creates (release ``samu-edge``
@@ -69,8 +69,29 @@ IMAGE_DIRS = (MODULE_DIR, DATA_DIR, f"{DATA_DIR}/agi-bin", "/usr/sbin")
 QUEUE_LOG = f"{LOG_DIR}/queue_log"
 #: The remote console's socket: the reloader sidecar talks to Asterisk through it.
 CONTROL_SOCKET = f"{RUN_DIR}/asterisk.ctl"
-#: The reloader sidecar's program, in the PBX image (images/pbx/samu-pbx-reloader).
+#: The reloader sidecar's program, in the PBX image (operator/images/pbx/samu-pbx-reloader).
 RELOADER_COMMAND = "/usr/local/bin/samu-pbx-reloader"
+#: The file (in the ConfigMap) telling the reloader what to run when a file changed.
+RELOAD_MAP = "reload-commands"
+#: How each file is applied to a running Asterisk (its remote-console command); "restart":
+#: only a restart applies it (a planned switchover: standby first, never the active).
+RELOAD_COMMANDS = {
+    "extensions.conf": "dialplan reload",
+    "pjsip.conf": "module reload res_pjsip.so",
+    "pjsip-auth.conf": "module reload res_pjsip.so",
+    "queues.conf": "module reload app_queue.so",
+    "musiconhold.conf": "moh reload",
+    "rtp.conf": "module reload res_rtp_asterisk.so",
+    "logger.conf": "logger reload",
+    "asterisk.conf": "restart",
+    "modules.conf": "restart",
+}
+
+
+def reload_map() -> str:
+    """The reloader's map, one "<file> <command>" a line."""
+    return "".join(f"{file} {command}\n" for file, command in RELOAD_COMMANDS.items())
+
 
 # -- users and ports ---------------------------------------------------------------------------
 #: The image's ``asterisk`` user and group (non-root); the pod runs as them.

@@ -41,6 +41,7 @@ SHIPPER_MOUNTS = (
 #: The reloader's mounts: the configuration it watches and Asterisk's control socket.
 RELOADER_MOUNTS = (
     ("config", contract.CONFIG_DIR, True, None),
+    ("secrets", contract.SECRETS_DIR, True, None),
     ("run", contract.RUN_DIR, False, None),
 )
 #: Small, fixed sizes of the sidecars (Guaranteed QoS like the PBX itself).
@@ -116,6 +117,7 @@ def reloader_container(spec: SamuTenantSpec) -> Obj:
         "command": [contract.RELOADER_COMMAND],
         "env": [
             {"name": "SAMU_PBX_CONFIG_DIR", "value": contract.CONFIG_DIR},
+            {"name": "SAMU_PBX_SECRETS_DIR", "value": contract.SECRETS_DIR},
             {"name": "SAMU_PBX_RELOAD_SECONDS", "value": "2"},
         ],
         "resources": {"requests": RELOADER_SIZE, "limits": RELOADER_SIZE},
