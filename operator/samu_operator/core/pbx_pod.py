@@ -74,7 +74,7 @@ def asterisk_container(spec: SamuTenantSpec) -> Obj:
         "readinessProbe": {
             "tcpSocket": {"port": SIP_PORT},
             "periodSeconds": 1,
-            "failureThreshold": 2,
+            "failureThreshold": spec.failover.detection_seconds,
         },
         "livenessProbe": {"tcpSocket": {"port": SIP_PORT}, "periodSeconds": 5},
         "securityContext": _RESTRICTED,

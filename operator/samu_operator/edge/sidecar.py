@@ -37,7 +37,7 @@ from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
 
 DIR_ENV = "SAMU_EDGE_DIR"
 RPC_ENV = "SAMU_EDGE_RPC_URL"
-#: str.format template of a PBX's SIP URI ({tenant}, {zone}, {department}, {pod}).
+#: str.format template of a PBX's SIP URI ({tenant}, {zone}: the zone's slug, {department}, {pod}).
 ADDRESS_ENV = "SAMU_EDGE_ADDRESS_TEMPLATE"
 #: JSON object "tenant/zone" -> SIP URI, winning over the template (labs and tests).
 ADDRESSES_ENV = "SAMU_EDGE_ADDRESSES"
