@@ -19,7 +19,8 @@ import pytest
 from kopf.testing import KopfRunner
 
 from samu_operator import kube
-from samu_operator.core.desired import SECRET_NAME
+from samu_operator.core import positions
+from samu_operator.core.desired import DERIVED_SECRETS, SECRET_NAME
 from samu_operator.core.fencing import SWITCHOVER_ANNOTATION
 from samu_operator.edge.files import DROPPED_FILE
 from samu_operator.kubelet import EmulatedCluster
@@ -78,14 +79,21 @@ def test_comparison_on_a_recorded_sample():
 
 def test_operator_reads_no_secret_but_its_own_by_name():
     """list/watch on Secrets would let the operator read every Secret of the cluster (RBAC
-    cannot scope them to tenant namespaces): it addresses the tenant's Secret by name only."""
+    cannot scope them to tenant namespaces): it addresses the tenant's Secrets by name only,
+    and patches only the derived ones (generated credentials are never overwritten)."""
     role = render(OPERATOR_CHART).one("ClusterRole")
     rules = [r for r in role["rules"] if "secrets" in r.get("resources", [])]
     assert rules, "the operator creates the tenants' SIP Secrets: it needs a rule for them"
-    assert not {v for r in rules for v in r["verbs"]} & {"list", "watch", "patch", "update"}
+    assert not {v for r in rules for v in r["verbs"]} & {"list", "watch", "update"}
+    generated = {SECRET_NAME, positions.KEY_SECRET}
     for rule in rules:
-        if set(rule["verbs"]) != {"create"}:  # create cannot be limited by name
-            assert rule.get("resourceNames") == [SECRET_NAME], rule
+        if set(rule["verbs"]) == {"create"}:  # create cannot be limited by name
+            continue
+        names = set(rule.get("resourceNames") or ())
+        assert names, rule
+        assert names <= generated | set(DERIVED_SECRETS), rule
+        if "patch" in rule["verbs"]:
+            assert names == set(DERIVED_SECRETS), rule
 
 
 def _free_port() -> int:

@@ -70,6 +70,7 @@ def test_expected_objects_for_three_zones():
             ("NetworkPolicy", "allow-egress-edge-and-dns"),
             ("ServiceAccount", "pbx"),
             ("Secret", "sip-credentials"),
+            ("Secret", "position-credentials"),
             ("ConfigMap", "pbx-config"),
             ("PodDisruptionBudget", "pbx"),
             ("Service", "pbx-active"),

@@ -18,7 +18,7 @@ the SIP edge (a bare 15 with the partner's département, as a carrier sends it) 
 partner does not answer, back to the same queue. A 15 call is never hung up by the PBX.
 """
 
-from samu_operator.core import pbx_contract
+from samu_operator.core import pbx_contract, positions
 from samu_operator.core.pbx_contract import (
     CALL_ID_SAFE_FILTER,
     EDGE_HOST,
@@ -34,6 +34,8 @@ MAX_WEIGHT = 9
 #: débordement leg. ``maxcalls`` is only a last guard (beyond it Asterisk answers 503 and the
 #: edge takes the PBX for dead); the dialplan's 486 is what enforces the capacity.
 CHANNELS_PER_CALL = 3
+#: Seconds a position rests after a call before the queue offers it the next one.
+WRAPUP_SECONDS = 5
 
 
 def _header(tenant: str, spec: SamuTenantSpec, what: str) -> str:
@@ -113,23 +115,41 @@ def pjsip_conf(tenant: str, spec: SamuTenantSpec) -> str:
     )
 
 
+def queue_strategy(spec: SamuTenantSpec, queue: QueueSpec) -> str:
+    """The vital-distress queue rings every free position at once (the first to pick up
+    takes it); the others ring the position idle the longest (fair load)."""
+    return "ringall" if queue == spec.vital_queue else "leastrecent"
+
+
 def queues_conf(tenant: str, spec: SamuTenantSpec) -> str:
+    """One queue per spec queue, its members the positions that answer it (dialled through
+    the edge, where the phones register). A position shared by several queues is offered the
+    heaviest queue's caller first: vital distress rings before any other call."""
     out = _header(tenant, spec, "queues.conf")
-    out += "[general]\npersistentmembers = yes\nshared_lastcall = yes\n"
+    out += "[general]\npersistentmembers = no\nshared_lastcall = yes\n"
     for queue in sorted(spec.queues, key=lambda q: q.priority):
         out += (
             f"\n[{queue_id(queue)}]\n"
             f"; queue {queue.name}, priority {queue.priority}: app_queue weight {queue_weight(queue)}\n"
             f"weight = {queue_weight(queue)}\n"
-            "strategy = leastrecent\n"
+            f"strategy = {queue_strategy(spec, queue)}\n"
+            "; ring a position 15 s, try the next after 1 s; several waiting callers are\n"
+            "; offered to several free positions at once; a position rests wrapuptime\n"
+            "; seconds after a call; one that does not answer is never paused on its own.\n"
             "timeout = 15\n"
             "retry = 1\n"
+            "autofill = yes\n"
+            f"wrapuptime = {WRAPUP_SECONDS}\n"
+            "autopause = no\n"
             "ringinuse = no\n"
             "joinempty = yes\n"
             "leavewhenempty = no\n"
             "announce-position = yes\n"
             "announce-frequency = 30\n"
+            "servicelevel = 20\n"
         )
+        for position in positions.members(tenant, spec, queue.name):
+            out += f"member => {positions.dial_interface(tenant, position)},0,{position.name}\n"
     return out
 
 

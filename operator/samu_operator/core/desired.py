@@ -9,9 +9,10 @@ if someone strips the finalizer; the operator deletes them itself only when
 the metadata and ports every object shares in ``meta``.
 """
 
+import base64
 from dataclasses import dataclass
 
-from samu_operator.core import asterisk, labels, pbx_pod
+from samu_operator.core import asterisk, labels, pbx_pod, positions
 from samu_operator.core import pbx_contract as contract
 from samu_operator.core.meta import SIP_PORT, Obj, namespace_of, object_meta
 from samu_operator.core.netpol import network_policies
@@ -132,6 +133,45 @@ def sip_secret(tenant: str, password: str | None) -> Obj:
             f"username = {tenant}\npassword = {password}\n"
         }
     return secret
+
+
+def position_key_secret(tenant: str, key: str | None) -> Obj:
+    """The key the positions' passwords derive from (see ``positions``): generated once,
+    create-only like the SIP Secret, never printed (``key`` None leaves the data out)."""
+    secret: Obj = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": object_meta(tenant, positions.KEY_SECRET),
+        "type": "Opaque",
+    }
+    if key is not None:
+        secret["stringData"] = {positions.KEY_FIELD: key}
+    return secret
+
+
+def position_secrets(tenant: SamuTenant, key: str, uid: str | None = None) -> list[Obj]:
+    """The Secrets derived from the live key: the phones' passwords and, for the edge,
+    the HA1 hashes and site ranges. Deterministic: re-applying them changes nothing."""
+    name, spec = tenant.name, tenant.spec
+    contents = {
+        positions.PASSWORDS_SECRET: positions.passwords(name, spec, key),
+        positions.EDGE_SECRET: {
+            positions.EDGE_POSITIONS_KEY: positions.edge_table(name, spec, key),
+            positions.EDGE_RANGES_KEY: positions.site_ranges(spec),
+        },
+    }
+    out = []
+    for secret_name, data in contents.items():
+        encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": object_meta(name, secret_name),
+            "type": "Opaque",
+            "data": encoded,
+        }
+        out.append(_owned(secret, name, uid))
+    return out
 
 
 def config_map(tenant: str, spec: SamuTenantSpec) -> Obj:
@@ -255,7 +295,11 @@ def pod_disruption_budget(tenant: str) -> Obj:
 
 
 def desired_objects(
-    tenant: SamuTenant, *, uid: str | None = None, sip_password: str | None = None
+    tenant: SamuTenant,
+    *,
+    uid: str | None = None,
+    sip_password: str | None = None,
+    position_key: str | None = None,
 ) -> list[Obj]:
     """Every object of the tenant, in the order to create them (Namespace first)."""
     name, spec = tenant.name, tenant.spec
@@ -266,6 +310,7 @@ def desired_objects(
         *network_policies(name),
         service_account(name),
         sip_secret(name, sip_password),
+        position_key_secret(name, position_key),
         config_map(name, spec),
         *[statefulset(name, spec, zone) for zone in spec.pbx.zones],
         *services(name, spec, epoch),
@@ -275,10 +320,16 @@ def desired_objects(
     return [namespace(name), *pvcs, *[_owned(obj, name, uid) for obj in owned]]
 
 
+#: Secrets recomputed from the live key at every reconcile (never generated): patched back.
+DERIVED_SECRETS = (positions.PASSWORDS_SECRET, positions.EDGE_SECRET)
+
+
 def apply_policy(obj: Obj) -> ApplyPolicy:
+    """Generated Secrets are create-only (never overwritten); derived ones are kept equal to
+    what the key derives; the active Service's selector belongs to the failover part."""
     kind, name = obj["kind"], obj["metadata"]["name"]
     if kind == "Secret":
-        return ApplyPolicy(create_only=True)
+        return ApplyPolicy(create_only=name not in DERIVED_SECRETS)
     if kind == "Service" and name == ACTIVE_SERVICE:
         return ApplyPolicy(ignored=(("spec", "selector"),))
     return ApplyPolicy()

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 
 from samu_operator.model.base import CrdModel, CrossFieldErrors
 from samu_operator.model.types import (
+    Cidr,
     CpuQuantity,
     Department,
     Digit,
@@ -144,6 +145,17 @@ class FailoverSpec(CrdModel):
     )
 
 
+class PositionSpec(CrdModel):
+    """An answering position (a seat of the bandeau, where an ARM logs in): one SIP account."""
+
+    name: DnsLabel = Field(description="the position's name, e.g. 'arm-01'")
+    queues: list[DnsLabel] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the queues this position answers; empty means every queue",
+    )
+
+
 class SamuTenantSpec(CrdModel):
     department: Department
     display_name: FreeText = Field(min_length=1, max_length=100)
@@ -157,6 +169,18 @@ class SamuTenantSpec(CrdModel):
     overflow: OverflowSpec | None = None
     capacity: CapacitySpec
     failover: FailoverSpec = FailoverSpec()
+    positions: list[PositionSpec] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="answering positions; empty means capacity.agents positions arm-01... "
+        "answering every queue",
+    )
+    site_ranges: list[Cidr] = Field(
+        default_factory=list,
+        max_length=50,
+        description="the centre's site networks: the only sources its positions may "
+        "register from at the SIP edge (none: no position can register)",
+    )
 
     @field_validator("numbers")
     @classmethod
@@ -188,6 +212,7 @@ class SamuTenantSpec(CrdModel):
                         f"zone {zone!r} has no PBX: use one of pbx.zones {self.pbx.zones}",
                     )
                 )
+        errors += _position_errors(self.positions, {q.name for q in self.queues})
         if self.overflow and self.overflow.partner == tenant_name_for(self.department):
             errors.append(
                 (
@@ -209,6 +234,27 @@ class SamuTenantSpec(CrdModel):
     def vital_queue(self) -> QueueSpec:
         """The queue the vital-distress digit leads to: the one served first."""
         return min(self.queues, key=lambda q: q.priority)
+
+
+def _position_errors(
+    positions: list[PositionSpec], queues: set[str]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    errors = [
+        (("positions", *where), msg)
+        for where, msg in _duplicates(
+            [p.name for p in positions], "position name", "give positions distinct names"
+        )
+    ]
+    for i, position in enumerate(positions):
+        for j, queue in enumerate(position.queues):
+            if queue not in queues:
+                errors.append(
+                    (
+                        ("positions", i, "queues", j),
+                        f"queue {queue!r} does not exist: use one of {sorted(queues)}",
+                    )
+                )
+    return errors
 
 
 def _duplicates(

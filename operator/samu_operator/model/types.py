@@ -4,6 +4,7 @@ Each carries its own error message (with the fix) for Python callers and a JSON-
 pattern for the CRD, so the API server and the operator reject the same inputs.
 """
 
+import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable
@@ -160,3 +161,20 @@ PromptName = Annotated[
     ),
     Field(json_schema_extra={"pattern": PROMPT_PATTERN}),
 ]
+
+# IPv4 network with no host bits (the centre's site ranges, checked by ipaddress below).
+CIDR_PATTERN = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$"
+
+
+def _cidr_error(value: str) -> str | None:
+    try:
+        ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        return (
+            f"{value!r} is not an IPv4 network ({exc}): write e.g. '10.30.0.0/16' "
+            "with no host bits set"
+        )
+    return None
+
+
+Cidr = Annotated[str, _checked(_cidr_error), _schema(CIDR_PATTERN, "IPv4 network (CIDR)")]
