@@ -52,7 +52,10 @@ def test_call_flow_rules(name):
     mixmonitor = re.search(r"MixMonitor\((.*)\)$", entry, re.M).group(1)
     target, _, options = mixmonitor.rpartition(".wav")
     assert options in ("", ",") and "b" not in options
-    assert target.startswith(f"{asterisk.RECORDINGS_DIR}/${{FILTER(") and "call-id" in target
+    assert target == f"{asterisk.RECORDINGS_DIR}/${{SAMU_CALLID}}"
+    callid = re.search(r"Set\(SAMU_CALLID=(.*)\)$", entry, re.M).group(1)
+    assert callid.startswith("${FILTER(") and "CHANNEL(pjsip,call-id)" in callid
+    assert entry.index("Set(SAMU_CALLID=") < entry.index("MixMonitor(")
     # The vital-distress digit leads to the queue served first.
     ivr = _context(ext, "ivr")
     digit = spec.ivr.vital_distress_digit

@@ -69,6 +69,7 @@ def test_expected_objects_for_three_zones():
             ("NetworkPolicy", "allow-within-tenant"),
             ("NetworkPolicy", "allow-egress-edge-and-dns"),
             ("ServiceAccount", "pbx"),
+            ("RoleBinding", "pbx-call-back-ledger"),
             ("Secret", "sip-credentials"),
             ("Secret", "position-credentials"),
             ("ConfigMap", "pbx-config"),
@@ -170,9 +171,10 @@ def test_quota_sized_from_capacity_and_pbx():
     small = by_kind(objects("samu-2a"), "ResourceQuota")[0]["spec"]["hard"]
     large = by_kind(objects("samu-13"), "ResourceQuota")[0]["spec"]["hard"]
     assert small["pods"] == "4" and small["persistentvolumeclaims"] == "3"
-    # (4 cores + the shipper's 250m + the reloader's 50m) x (3 zones + 1 rolling replacement)
-    assert large["limits.cpu"] == "17200m"
-    assert large["limits.memory"] == "34048Mi"  # (8Gi + 256Mi + 64Mi) x 4
+    # (4 cores + the shipper's 250m + the reloader's and the abandoned-call reader's 50m)
+    # x (3 zones + 1 rolling replacement)
+    assert large["limits.cpu"] == "17400m"
+    assert large["limits.memory"] == "34560Mi"  # (8Gi + 256Mi + 64Mi + 128Mi) x 4
     # The quota holds exactly the pods' containers (a sidecar left out would never schedule).
     sts = by_kind(objects("samu-13"), "StatefulSet")[0]
     containers = sts["spec"]["template"]["spec"]["containers"]

@@ -221,3 +221,32 @@ def test_no_path_of_the_contract_is_machine_specific():
         contract.RELOADER_COMMAND,
     ]:
         assert Path(path).is_absolute() and not path.startswith(("/home", "/work", "/tmp"))
+
+
+def test_the_abandoned_call_reader_reads_asterisks_queue_log_and_alone_holds_a_token():
+    pod, objs = _pod()
+    reader = _container(pod, "abandoned-calls")
+    env = {e["name"]: e["value"] for e in reader["env"]}
+    assert reader["command"] == ["python", "-m", "samu_operator.pbx.abandoned"]
+    assert (
+        env["SAMU_QUEUE_LOG"]
+        == contract.QUEUE_LOG
+        == f"{contract.DIRECTORIES['astlogdir']}/queue_log"
+    )
+    assert (env["SAMU_TENANT"], env["SAMU_ZONE"]) == ("samu-30", "a")
+    logs = {
+        c["name"]: next(m for m in c["volumeMounts"] if m["mountPath"] == contract.LOG_DIR)
+        for c in (reader, _container(pod, "asterisk"))
+    }
+    assert logs["abandoned-calls"]["subPath"] == logs["asterisk"]["subPath"]  # the same files
+    assert logs["abandoned-calls"]["name"] == logs["asterisk"]["name"] == "recordings"  # kept
+    # Only the reader reaches the API (the ledger), through the binding the operator makes.
+    token_holders = [
+        c["name"]
+        for c in pod["containers"]
+        if any(m["name"] == "api-token" for m in c["volumeMounts"])
+    ]
+    assert token_holders == ["abandoned-calls"] and pod["automountServiceAccountToken"] is False
+    (binding,) = [o for o in objs if o["kind"] == "RoleBinding"]
+    assert binding["roleRef"]["name"] == desired.LEDGER_CLUSTER_ROLE
+    assert binding["subjects"][0]["name"] == pod["serviceAccountName"]

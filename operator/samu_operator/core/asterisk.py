@@ -34,6 +34,8 @@ MAX_WEIGHT = 9
 #: débordement leg. ``maxcalls`` is only a last guard (beyond it Asterisk answers 503 and the
 #: edge takes the PBX for dead); the dialplan's 486 is what enforces the capacity.
 CHANNELS_PER_CALL = 3
+#: The pseudo-queue of queue_log lines written for the IVR (before any app_queue queue).
+IVR_QUEUE = "ivr"
 #: Seconds a position rests after a call before the queue offers it the next one.
 WRAPUP_SECONDS = 5
 
@@ -173,10 +175,17 @@ def extensions_conf(tenant: str, spec: SamuTenantSpec) -> str:
         "exten => _[0-9+].,1,NoOp(${TENANT}: call from ${CALLERID(num)} to ${EXTEN})\n"
         " same => n,Set(OVERFLOW_FROM=${PJSIP_HEADER(read,X-Samu-Overflow-From)})\n"
         " same => n,Set(GROUP()=calls)\n" + _capacity_check(spec) + " same => n(take),Answer()\n"
+        f" same => n,Set(SAMU_CALLID=${{FILTER({CALL_ID_SAFE_FILTER},${{CHANNEL(pjsip,call-id)}})}})\n"
         "; Recorded from the answer (no 'b' option): greeting, digit, queue wait, abandoned\n"
         "; calls; both directions mixed, 8 kHz 16-bit PCM WAV, named by the SIP Call-ID.\n"
-        f" same => n,MixMonitor({RECORDINGS_DIR}/"
-        f"${{FILTER({CALL_ID_SAFE_FILTER},${{CHANNEL(pjsip,call-id)}})}}.wav)\n"
+        f" same => n,MixMonitor({RECORDINGS_DIR}/${{SAMU_CALLID}}.wav)\n"
+        "; The call enters the IVR: queue_log gets it (Call-ID as the url, the caller), and a\n"
+        "; hangup before an ARM answers is written there as ABANDON (see [call-end]).\n"
+        " same => n,Set(SAMU_START=${EPOCH})\n"
+        f" same => n,Set(SAMU_STAGE={IVR_QUEUE})\n"
+        f" same => n,Set(SAMU_LOGQUEUE={IVR_QUEUE})\n"
+        " same => n,Set(CHANNEL(hangup_handler_push)=call-end,s,1)\n"
+        f" same => n,QueueLog({IVR_QUEUE},${{UNIQUEID}},NONE,ENTERQUEUE,${{SAMU_CALLID}}|${{CALLERID(num)}})\n"
         " same => n,Goto(ivr,s,1)\n"
         "\n"
         "[ivr]\n"
@@ -193,6 +202,8 @@ def extensions_conf(tenant: str, spec: SamuTenantSpec) -> str:
         out += (
             f"\n[queue-{queue.name}]\n"
             f"exten => s,1,Set(__SAMU_QUEUE={queue.name})\n"
+            f" same => n,Set(SAMU_LOGQUEUE={queue_id(queue)})\n"
+            " same => n,Set(SAMU_STAGE=queue)\n"
             f" same => n,Queue({queue_id(queue)},t,,,{queue_timeout(spec, queue)})\n"
             f" same => n,{after}\n"
         )
@@ -203,6 +214,7 @@ def extensions_conf(tenant: str, spec: SamuTenantSpec) -> str:
             "; from (never hung up). A call that came by débordement stays here.\n"
             "[overflow]\n"
             'exten => s,1,GotoIf($["${OVERFLOW_FROM}" != ""]?queue-${SAMU_QUEUE},s,1)\n'
+            " same => n,Set(SAMU_STAGE=overflow)\n"
             f" same => n,Dial(PJSIP/edge/sip:15@{EDGE_HOST},30,b(overflow-headers^s^1))\n"
             " same => n,Goto(queue-${SAMU_QUEUE},s,1)\n"
             "\n; Pre-dial handler: PJSIP headers go on the outgoing channel, not the caller's.\n"
@@ -211,7 +223,20 @@ def extensions_conf(tenant: str, spec: SamuTenantSpec) -> str:
             " same => n,Set(PJSIP_HEADER(add,X-Samu-Overflow-From)=${TENANT})\n"
             " same => n,Return()\n"
         )
-    return out
+    return out + _call_end()
+
+
+def _call_end() -> str:
+    """The hang-up handler of every answered call: an abandonment app_queue does not log."""
+    return (
+        "\n; Hang-up handler: a caller who hangs up before an ARM answered, in the IVR or while\n"
+        "; a débordement rings, is written to queue_log as ABANDON (position|origposition|\n"
+        "; waittime); in a queue app_queue writes it itself; an answered call writes nothing.\n"
+        "[call-end]\n"
+        'exten => s,1,GotoIf($["${SAMU_STAGE}" = "queue" | "${DIALSTATUS}" = "ANSWER"]?done)\n'
+        " same => n,QueueLog(${SAMU_LOGQUEUE},${UNIQUEID},NONE,ABANDON,1|1|$[${EPOCH} - ${SAMU_START}])\n"
+        " same => n(done),Return()\n"
+    )
 
 
 def _capacity_check(spec: SamuTenantSpec) -> str:

@@ -79,7 +79,7 @@ def resource_quota(tenant: str, spec: SamuTenantSpec) -> Obj:
     """Room for one PBX pod (Asterisk and its sidecars) per zone plus one rolling
     replacement, and the recording volumes."""
     pods = len(spec.pbx.zones) + 1
-    sidecars = (pbx_pod.SHIPPER_SIZE, pbx_pod.RELOADER_SIZE)
+    sidecars = pbx_pod.SIDECAR_SIZES
     cpu_each = cpu_millis(spec.pbx.resources.cpu) + sum(cpu_millis(s["cpu"]) for s in sidecars)
     mem_each = memory_mi(spec.pbx.resources.memory) + sum(memory_mi(s["memory"]) for s in sidecars)
     cpu = cpu_each * pods
@@ -174,6 +174,30 @@ def position_secrets(tenant: SamuTenant, key: str, uid: str | None = None) -> li
     return out
 
 
+#: The ClusterRole the operator chart installs for the PBX pods' abandoned-call reader: the
+#: call-back ledger (core.dropped: one ConfigMap) and its Events. Bound in each tenant's
+#: Namespace only; the operator holds every permission in it (it grants nothing it lacks).
+LEDGER_CLUSTER_ROLE = "samu-pbx-call-back-ledger"
+LEDGER_BINDING = "pbx-call-back-ledger"
+
+
+def ledger_binding(tenant: str) -> Obj:
+    """Binds the ledger ClusterRole to the PBX pods' ServiceAccount, in the tenant's Namespace."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": object_meta(tenant, LEDGER_BINDING),
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": LEDGER_CLUSTER_ROLE,
+        },
+        "subjects": [
+            {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace_of(tenant)}
+        ],
+    }
+
+
 def config_map(tenant: str, spec: SamuTenantSpec) -> Obj:
     meta = object_meta(tenant, CONFIG_NAME)
     data = asterisk.render(tenant, spec)
@@ -213,7 +237,8 @@ def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
         {"name": "config", "configMap": {"name": CONFIG_NAME}},
         {"name": "secrets", "secret": {"secretName": SECRET_NAME}},
         {"name": "recordings", "persistentVolumeClaim": {"claimName": recordings_name(zone)}},
-        *({"name": name, "emptyDir": {}} for name in ("spool", "run", "log", "db")),
+        *({"name": name, "emptyDir": {}} for name in ("spool", "run", "db")),
+        pbx_pod.api_token_volume(),
     ]
     pod_spec = {
         "serviceAccountName": SERVICE_ACCOUNT,
@@ -231,6 +256,7 @@ def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
             pbx_pod.asterisk_container(spec),
             pbx_pod.shipper_container(tenant, spec, zone),
             pbx_pod.reloader_container(spec),
+            pbx_pod.abandoned_container(tenant, spec, zone),
         ],
         "volumes": volumes,
     }
@@ -309,6 +335,7 @@ def desired_objects(
         limit_range(name, spec),
         *network_policies(name),
         service_account(name),
+        ledger_binding(name),
         sip_secret(name, sip_password),
         position_key_secret(name, position_key),
         config_map(name, spec),

@@ -12,9 +12,15 @@ from samu_operator.model.tenant import SamuTenantSpec
 #: The recording store's credentials (shared recordings contract), in the tenant's Namespace.
 RECORDINGS_STORE_SECRET = "samu-recordings-store"
 SHIPPER_METRICS_PORT = 9102
-#: The recordings PVC holds MixMonitor's spool and the shipper's journal side by side.
+#: The recordings PVC holds MixMonitor's spool, the shipper's journal and Asterisk's logs
+#: (queue_log and the abandoned calls' journal survive a pod restart) side by side.
 RECORDINGS_SUBPATH = "spool"
 SHIPPER_STATE_SUBPATH = "state"
+LOG_SUBPATH = "log"
+#: The abandoned-call reader's journal, next to the queue_log it reads.
+ABANDONED_JOURNAL = f"{contract.LOG_DIR}/abandoned-calls.jsonl"
+#: Where the API client finds the pod's ServiceAccount token (only this sidecar mounts it).
+TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 _RESTRICTED = {
     "allowPrivilegeEscalation": False,
@@ -30,7 +36,7 @@ PBX_MOUNTS = (
     ("spool", contract.SPOOL_DIR, False, None),
     ("recordings", contract.RECORDINGS_DIR, False, RECORDINGS_SUBPATH),
     ("run", contract.RUN_DIR, False, None),
-    ("log", contract.LOG_DIR, False, None),
+    ("recordings", contract.LOG_DIR, False, LOG_SUBPATH),
     ("db", contract.DB_DIR, False, None),
 )
 #: The recording shipper's mounts: the spool it ships and its journal, one volume.
@@ -44,9 +50,16 @@ RELOADER_MOUNTS = (
     ("secrets", contract.SECRETS_DIR, True, None),
     ("run", contract.RUN_DIR, False, None),
 )
+#: The abandoned-call reader's mounts: Asterisk's logs and the API token.
+ABANDONED_MOUNTS = (
+    ("recordings", contract.LOG_DIR, False, LOG_SUBPATH),
+    ("api-token", TOKEN_DIR, True, None),
+)
 #: Small, fixed sizes of the sidecars (Guaranteed QoS like the PBX itself).
 SHIPPER_SIZE = {"cpu": "250m", "memory": "256Mi"}
 RELOADER_SIZE = {"cpu": "50m", "memory": "64Mi"}
+ABANDONED_SIZE = {"cpu": "50m", "memory": "128Mi"}
+SIDECAR_SIZES = (SHIPPER_SIZE, RELOADER_SIZE, ABANDONED_SIZE)
 
 
 def _mounts(mounts: tuple[tuple[str, str, bool, str | None], ...]) -> list[Obj]:
@@ -95,7 +108,7 @@ def shipper_container(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
     }
     return {
         "name": "recording-shipper",
-        "image": spec.recording.shipper_image,
+        "image": spec.pbx.sidecar_image,
         "command": ["python", "-m", "samu_recordings.shipper"],
         "env": [{"name": k, "value": v} for k, v in env.items()],
         "envFrom": [{"secretRef": {"name": RECORDINGS_STORE_SECRET}}],
@@ -123,4 +136,51 @@ def reloader_container(spec: SamuTenantSpec) -> Obj:
         "resources": {"requests": RELOADER_SIZE, "limits": RELOADER_SIZE},
         "securityContext": _RESTRICTED,
         "volumeMounts": _mounts(RELOADER_MOUNTS),
+    }
+
+
+def abandoned_container(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
+    """Lists callers who hung up before an ARM answered for call-back: reads queue_log,
+    writes the tenant's dropped-calls ledger (samu_operator.pbx.abandoned)."""
+    env = {
+        "SAMU_QUEUE_LOG": contract.QUEUE_LOG,
+        "SAMU_ABANDONED_JOURNAL": ABANDONED_JOURNAL,
+        "SAMU_TENANT": tenant,
+        "SAMU_ZONE": zone,
+        "SAMU_ABANDONED_SECONDS": "2",
+    }
+    return {
+        "name": "abandoned-calls",
+        "image": spec.pbx.sidecar_image,
+        "command": ["python", "-m", "samu_operator.pbx.abandoned"],
+        "env": [{"name": k, "value": v} for k, v in env.items()],
+        "resources": {"requests": ABANDONED_SIZE, "limits": ABANDONED_SIZE},
+        "securityContext": _RESTRICTED,
+        "volumeMounts": _mounts(ABANDONED_MOUNTS),
+    }
+
+
+def api_token_volume() -> Obj:
+    """The ServiceAccount token, for the abandoned-call reader only (the pod does not
+    automount it: Asterisk and the other sidecars never see it)."""
+    return {
+        "name": "api-token",
+        "projected": {
+            "sources": [
+                {"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}},
+                {
+                    "configMap": {
+                        "name": "kube-root-ca.crt",
+                        "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                    }
+                },
+                {
+                    "downwardAPI": {
+                        "items": [
+                            {"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}
+                        ]
+                    }
+                },
+            ]
+        },
     }

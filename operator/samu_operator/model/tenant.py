@@ -55,6 +55,11 @@ class PbxSpec(CrdModel):
         description="zones with one PBX each; two at least so that a standby always exists",
     )
     resources: PbxResources = PbxResources()
+    sidecar_image: ImageRef = Field(
+        default="registry.samu-platform.io/samu/samu-operator:0.1.0",
+        description="the platform's own image, pinned, for the PBX pod's sidecars (the "
+        "recording shipper, the abandoned-call reader)",
+    )
 
     @field_validator("zones")
     @classmethod
@@ -95,11 +100,6 @@ class RecordingSpec(CrdModel):
     )
     delete_with_tenant: bool = Field(
         default=False, description="delete recordings when the tenant is deleted (never by default)"
-    )
-    shipper_image: ImageRef = Field(
-        default="registry.samu-platform.io/samu/samu-operator:0.1.0",
-        description="image of the recording shipper sidecar (the platform's own image, "
-        "which holds samu_recordings), pinned",
     )
 
 
