@@ -41,6 +41,10 @@ PRODUCTION_ONLY: dict[rbac.Grant, str] = {
         "drift correction on a child event reads its tenant afresh (handlers/children.py);"
         " in the scenario the periodic re-check often corrects the drift first"
     ),
+    ("delete", "", "pods"): (
+        "a change only a restart applies restarts one standby PBX at a time (handlers/rollout.py);"
+        " the scenario moves on before; tests/operator/test_e2e_pbx_changes.py shows it"
+    ),
     ("patch", "rbac.authorization.k8s.io", "rolebindings"): (
         "puts back the PBX pods' ledger binding edited by hand; the scenario's drift step"
         " edits other kinds"

@@ -15,7 +15,7 @@ import hashlib
 import pytest
 
 from samu_operator.core import positions
-from tests.operator.harness import apply, obj, patch_tenant, phase, tenant_doc, wait_for
+from tests.operator.harness import apply, obj, patch_tenant, phase, tenant, tenant_doc, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -106,3 +106,62 @@ async def test_a_spec_change_reloads_and_never_restarts_the_pbx(shared_cluster, 
         assert sts["spec"]["template"] == templates[zone], f"pbx-{zone} would restart"
         assert obj(cluster, "v1/pods", ns, f"pbx-{zone}-0")["metadata"]["uid"] == pods[zone]
     assert phase(cluster, "samu-67") == "Ready"
+
+
+async def test_a_change_needing_a_restart_restarts_standbys_first_then_switches_over(
+    shared_cluster, shared_operator
+):
+    """A new image: Kubernetes restarts nothing (OnDelete); the operator restarts the
+    standbys one at a time, moves the calls by a planned switchover, then restarts the old
+    active, never while it is active."""
+    cluster = shared_cluster
+    doc = tenant_doc("68")
+    await apply(cluster, doc)
+    ns = "samu-68"
+    zones = doc["spec"]["pbx"]["zones"]
+
+    def status():
+        return (tenant(cluster, "samu-68") or {}).get("status") or {}
+
+    await wait_for(
+        lambda: phase(cluster, "samu-68") == "Ready" and status().get("activeZone"),
+        timeout=40,
+        what="Ready with an active PBX",
+    )
+    first_active = status()["activeZone"]
+    seen: list[tuple[str, str | None]] = []  # (zone whose pod was re-created, active zone then)
+    uids = {z: obj(cluster, "v1/pods", ns, f"pbx-{z}-0")["metadata"]["uid"] for z in zones}
+
+    spec = copy.deepcopy(doc["spec"])
+    spec["pbx"]["image"] = spec["pbx"]["image"].rsplit(":", 1)[0] + ":20.10.1"
+    await patch_tenant(cluster, "samu-68", {"spec": spec})
+
+    def progress():
+        for zone in zones:
+            pod = obj(cluster, "v1/pods", ns, f"pbx-{zone}-0")
+            if pod and pod["metadata"]["uid"] != uids[zone]:
+                uids[zone] = pod["metadata"]["uid"]
+                seen.append((zone, status().get("activeZone")))
+        live = [obj(cluster, "v1/pods", ns, f"pbx-{z}-0") for z in zones]
+        if not all(live):
+            return False  # one is being re-created
+        images = [
+            c["image"] for pod in live for c in pod["spec"]["containers"] if c["name"] == "asterisk"
+        ]
+        ready = [
+            c["status"] == "True"
+            for pod in live
+            for c in pod["status"]["conditions"]
+            if c["type"] == "Ready"
+        ]
+        return (
+            images == [spec["pbx"]["image"]] * len(zones)
+            and all(ready)
+            and len(ready) == len(zones)
+        )
+
+    await wait_for(progress, timeout=90, what="every PBX on the new image")
+    assert sorted(z for z, _ in seen) == sorted(zones)  # each restarted once
+    assert seen[-1][0] == first_active  # the active last, after the switchover
+    assert status()["activeZone"] != first_active
+    assert all(zone != active for zone, active in seen), seen  # never the active PBX

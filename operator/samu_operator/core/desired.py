@@ -12,7 +12,7 @@ the metadata and ports every object shares in ``meta``.
 import base64
 from dataclasses import dataclass
 
-from samu_operator.core import asterisk, labels, pbx_pod, positions
+from samu_operator.core import asterisk, labels, pbx_pod, positions, rollout
 from samu_operator.core import pbx_contract as contract
 from samu_operator.core.meta import SIP_PORT, Obj, namespace_of, object_meta
 from samu_operator.core.netpol import network_policies
@@ -31,6 +31,8 @@ SECRET_NAME = "sip-credentials"
 SECRET_KEY = "pjsip-auth.conf"
 ACTIVE_SERVICE = "pbx-active"
 SERVICE_ACCOUNT = "pbx"
+#: The rendered files only a restart applies (the others are reloaded: pbx_contract).
+RESTART_FILES = tuple(f for f, c in contract.RELOAD_COMMANDS.items() if c == "restart")
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,8 @@ def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
         "volumes": volumes,
     }
     meta = object_meta(tenant, pbx_name(zone), **{labels.ZONE: zone, labels.COMPONENT: labels.PBX})
+    files = asterisk.render(tenant, spec)
+    revision = rollout.revision(pod_spec, {f: files[f] for f in RESTART_FILES})
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -269,12 +273,28 @@ def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
             "replicas": 1,
             "serviceName": pbx_name(zone),
             "podManagementPolicy": "Parallel",
+            # Kubernetes never restarts a PBX on its own: core/rollout.py decides the order
+            # (standbys first, then a planned switchover, then the old active).
+            "updateStrategy": {"type": "OnDelete"},
             "selector": {"matchLabels": selector},
             "template": {
-                "metadata": {"labels": labels.tenant_labels(tenant) | selector},
+                "metadata": {
+                    "labels": labels.tenant_labels(tenant) | selector | {rollout.REVISION: revision}
+                },
                 "spec": pod_spec,
             },
         },
+    }
+
+
+def wanted_revisions(objects: list[Obj]) -> dict[str, str]:
+    """zone -> the PBX revision its StatefulSet asks for (from the desired objects)."""
+    return {
+        o["metadata"]["labels"][labels.ZONE]: o["spec"]["template"]["metadata"]["labels"][
+            rollout.REVISION
+        ]
+        for o in objects
+        if o["kind"] == "StatefulSet"
     }
 
 

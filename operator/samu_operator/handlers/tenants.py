@@ -15,6 +15,7 @@ import kopf
 
 from samu_operator import kube, kube_apply, metrics, positions_publish
 from samu_operator.core import labels as lbl
+from samu_operator.core.rollout import REVISION
 from samu_operator.core.status import Problem
 from samu_operator.handlers import state
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
@@ -55,7 +56,16 @@ def pbx_index(
     ready = ready and not meta.get("deletionTimestamp")
     zone = labels.get(lbl.ZONE, "")
     role = labels.get(lbl.ROLE)
-    return {labels[lbl.TENANT]: {"zone": zone, "name": name, "ready": ready, "role": role}}
+    revision = labels.get(REVISION)
+    return {
+        labels[lbl.TENANT]: {
+            "zone": zone,
+            "name": name,
+            "ready": ready,
+            "role": role,
+            "revision": revision,
+        }
+    }
 
 
 def pods_by_zone(pbx_index: kopf.Index, tenant: str) -> dict[str, dict[str, Any]]:
