@@ -21,6 +21,7 @@ FREE_TEXT_FIELDS = [
     (("displayName",), "displayName"),
     (("ivr", "greeting"), "greeting"),
     (("ivr", "greetingPrompt"), "greetingPrompt"),
+    (("positions",), "positions"),  # a position's name reaches queues.conf and the edge
 ]
 #: Characters that end or open a line, a section or a comment in Asterisk's files.
 HOSTILE = st.sampled_from(
@@ -32,6 +33,8 @@ TEXT = st.lists(st.one_of(st.text(min_size=1, max_size=8), HOSTILE), min_size=1,
 
 
 def _set(doc, path, value):
+    if path == ("positions",):
+        value = [{"name": value}]
     node = doc["spec"]
     for key in path[:-1]:
         node = node.setdefault(key, {})
@@ -49,7 +52,10 @@ BENIGN = {}
 def _benign_shape(path):
     if path not in BENIGN:
         doc = copy.deepcopy(example("samu-30"))
-        _set(doc, path, "samu/benign" if path[-1] == "greetingPrompt" else "Benign text")
+        benign = {"greetingPrompt": "samu/benign", "positions": "arm-benign"}.get(
+            path[-1], "Benign"
+        )
+        _set(doc, path, benign)
         BENIGN[path] = _shape(validate_tenant(doc))
     return BENIGN[path]
 
