@@ -81,3 +81,8 @@ def test_edge_image_holds_what_the_chart_runs():
     for package in [p for p in tested if p.startswith("kamailio")] + ["rtpengine-daemon"]:
         assert f" {package} " in f" {install} ", f"{package} missing from the edge image"
     assert "FROM ${DEBIAN_IMAGE}" in text and "debian:bookworm" in text
+
+
+def test_the_contract_page_lists_every_module():
+    page = (REPO / "docs" / "pbx-contract.md").read_text(encoding="utf-8")
+    assert re.findall(r"^\| `(\S+\.so)` \|", page, re.M) == list(contract.MODULES)
