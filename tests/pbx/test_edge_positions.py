@@ -3,8 +3,11 @@
 import asyncio
 import base64
 import hashlib
+import ipaddress
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from samu_operator import kube
 from samu_operator.core import desired, edge_positions, positions
@@ -13,7 +16,7 @@ from samu_operator.edge.files import EdgeFiles
 from samu_operator.edge.rpc import KamailioRpc
 from samu_operator.edge.sync import EdgeSync
 from samu_operator.kubelet import EmulatedCluster
-from samu_operator.model import validate_tenant
+from samu_operator.model import TenantInvalid, validate_tenant
 from tests.operator.harness import example
 
 
@@ -96,3 +99,38 @@ async def test_the_edge_sidecar_writes_the_published_positions(tmp_path, monkeyp
         assert not any(p in text for p in passwords)
         assert await asyncio.to_thread(sidecar.refresh_positions, sync) is False  # unchanged
     kube.reset_shared()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    name=st.one_of(
+        st.text(min_size=1, max_size=20), st.from_regex(r"\A[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?\Z")
+    ),
+    cidr=st.one_of(
+        st.text(min_size=1, max_size=20),
+        st.builds(
+            lambda address, prefix: str(ipaddress.IPv4Network((address, prefix), strict=False)),
+            st.integers(0, 2**32 - 1),
+            st.integers(0, 32),
+        ),
+    ),
+)
+def test_free_text_never_changes_the_edges_tables(name, cidr):
+    """A position's name and a site range reach Kamailio's tables: arbitrary Unicode is either
+    refused by the model (naming the field) or gives exactly one well-formed row each."""
+    doc = example("samu-30")
+    doc["spec"]["positions"] = [{"name": name}]
+    doc["spec"]["siteRanges"] = [cidr]
+    try:
+        tenant = validate_tenant(doc)
+    except TenantInvalid as exc:
+        assert "spec.positions[0].name" in str(exc) or "spec.siteRanges[0]" in str(exc)
+        event("refused")
+        return
+    event("accepted")
+    parsed = edge_positions.parse(tenant.name, "30", _edge_data(tenant))
+    subscriber = edge_positions.subscriber_table([parsed]).split("\n")
+    address = edge_positions.address_table([parsed]).split("\n")
+    assert len(subscriber) == len(address) == 3 and subscriber[-1] == address[-1] == ""
+    assert subscriber[1].split(":")[1:3] == [f"samu-30-{name}", "samu-30"]
+    assert len(subscriber[1].split(":")) == 6 and len(address[1].split(":")) == 6
