@@ -160,7 +160,10 @@ def test_the_shipper_sidecar_follows_the_recordings_contract():
         "SAMU_SHIPPER_ZONE": "a",
         "SAMU_SHIPPER_METRICS_PORT": "9102",
     }
-    assert shipper["envFrom"] == [{"secretRef": {"name": "samu-recordings-store"}}]
+    # The store's credentials; optional, so that a missing Secret never keeps a PBX down.
+    assert shipper["envFrom"] == [
+        {"secretRef": {"name": "samu-recordings-store", "optional": True}}
+    ]
     # Spool and journal on the recordings PVC (the journal survives a restart), the spool
     # being the very directory Asterisk writes.
     volumes = {v["name"]: v for v in pod["volumes"]}

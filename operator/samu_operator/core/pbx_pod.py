@@ -111,7 +111,9 @@ def shipper_container(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
         "image": spec.pbx.sidecar_image,
         "command": ["python", "-m", "samu_recordings.shipper"],
         "env": [{"name": k, "value": v} for k, v in env.items()],
-        "envFrom": [{"secretRef": {"name": RECORDINGS_STORE_SECRET}}],
+        # optional: a PBX must start even when the store's Secret is missing (calls before
+        # recordings' shipping); the shipper then reports it (its metrics and alerts).
+        "envFrom": [{"secretRef": {"name": RECORDINGS_STORE_SECRET, "optional": True}}],
         "ports": [
             {"name": "shipper-metrics", "containerPort": SHIPPER_METRICS_PORT, "protocol": "TCP"}
         ],
