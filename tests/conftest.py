@@ -1,10 +1,15 @@
 """Shared fixtures: the repository root and the example SamuTenant documents."""
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+# Before any test imports the operator's handlers (timer intervals are read at import):
+# the PBX rollout acts within a second in the tests (5 s in production).
+os.environ.setdefault("SAMU_ROLLOUT_SECONDS", "1")
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "helm" / "samu-operator" / "examples"

@@ -47,6 +47,7 @@ RESOURCES: tuple[tuple[str, str, bool, set[str]], ...] = (
     ("apps/v1/statefulsets", "StatefulSet", True, {"status"}),
     ("networking.k8s.io/v1/networkpolicies", "NetworkPolicy", True, set()),
     ("policy/v1/poddisruptionbudgets", "PodDisruptionBudget", True, set()),
+    ("rbac.authorization.k8s.io/v1/rolebindings", "RoleBinding", True, set()),
     ("events.k8s.io/v1/events", "Event", True, set()),
     ("coordination.k8s.io/v1/leases", "Lease", True, set()),
     ("kopf.dev/v1/clusterkopfpeerings", "ClusterKopfPeering", False, set()),

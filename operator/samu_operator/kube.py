@@ -40,6 +40,7 @@ KINDS: dict[str, tuple[str, bool]] = {
     "StatefulSet": ("statefulsets", True),
     "NetworkPolicy": ("networkpolicies", True),
     "PodDisruptionBudget": ("poddisruptionbudgets", True),
+    "RoleBinding": ("rolebindings", True),
     "Event": ("events", True),  # the edge sidecar's dropped-call Events (edge/publish.py)
 }
 TENANT_API = f"{API_GROUP}/{API_VERSION}"

@@ -28,6 +28,7 @@ CHILD_KINDS: tuple[tuple[str, str], ...] = (
     ("v1", "LimitRange"),
     ("v1", "ResourceQuota"),
     ("v1", "PersistentVolumeClaim"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
 )
 
 

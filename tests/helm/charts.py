@@ -134,3 +134,10 @@ def load_schema(chart: Path) -> dict[str, Any]:
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     """Whether a matchLabels selector selects an object with these labels."""
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def bound_cluster_role(rendered: Rendered) -> dict[str, Any]:
+    """The ClusterRole the chart's ClusterRoleBinding grants (a chart may ship others)."""
+    name = rendered.one("ClusterRoleBinding")["roleRef"]["name"]
+    (role,) = [r for r in rendered.of_kind("ClusterRole") if r["metadata"]["name"] == name]
+    return role

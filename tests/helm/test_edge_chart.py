@@ -166,6 +166,7 @@ def test_pdb_never_allows_every_edge_down():
 
 
 def test_routing_sidecar_may_only_read_tenants_and_publish_dropped_calls():
+    """... and read the positions' hashes the operator publishes for it, by name only."""
     rendered = render(EDGE_CHART)
     assert rendered.one("ClusterRole")["rules"] == [
         {
@@ -175,6 +176,12 @@ def test_routing_sidecar_may_only_read_tenants_and_publish_dropped_calls():
         },
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"]},
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": ["edge-positions"],
+            "verbs": ["get"],
+        },
     ]
     off = render(EDGE_CHART, {"routingSync": {"enabled": False}})
     assert "ClusterRole" not in off.kinds()

@@ -7,6 +7,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from samu_operator.core.desired import LEDGER_CLUSTER_ROLE
 from samu_operator.model.tenant import API_GROUP, PLURAL
 from tests.helm.charts import (
     NAMESPACE,
@@ -14,6 +15,7 @@ from tests.helm.charts import (
     OPERATOR_CHART,
     REQUIRED_LABELS,
     HelmError,
+    bound_cluster_role,
     helm,
     render,
     selects,
@@ -251,7 +253,7 @@ def test_notes_tell_the_next_step_with_existing_examples():
 
 def test_rbac_is_bound_to_the_operator_and_has_no_wildcards():
     rendered = render(OPERATOR_CHART)
-    role = rendered.one("ClusterRole")
+    role = bound_cluster_role(rendered)
     binding = rendered.one("ClusterRoleBinding")
     sa = rendered.one("ServiceAccount")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
@@ -266,5 +268,22 @@ def test_rbac_is_bound_to_the_operator_and_has_no_wildcards():
         (g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
     }
     assert (API_GROUP, PLURAL) in granted
-    # Never the power to grant itself more.
-    assert not any(g == "rbac.authorization.k8s.io" for g, _ in granted)
+    # Never the power to grant itself more: no bind, no escalate, no (Cluster)Role; only the
+    # PBX pods' ledger binding, whose role holds nothing the operator itself lacks.
+    rbac_rules = [r for r in role["rules"] if "rbac.authorization.k8s.io" in r["apiGroups"]]
+    assert [r["resources"] for r in rbac_rules] in ([], [["rolebindings"]])
+    assert not {v for r in rbac_rules for v in r["verbs"]} & {"bind", "escalate"}
+    (ledger,) = [r for r in rendered.of_kind("ClusterRole") if r is not role]
+    assert ledger["metadata"]["name"] == LEDGER_CLUSTER_ROLE
+    mine = {
+        (g, r, v)
+        for rule in role["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+        for v in rule["verbs"]
+    }
+    for rule in ledger["rules"]:
+        for g in rule["apiGroups"]:
+            for r in rule["resources"]:
+                for v in rule["verbs"]:
+                    assert (g, r, v) in mine, f"the ledger role grants {(g, r, v)}"

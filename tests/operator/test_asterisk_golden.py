@@ -47,6 +47,15 @@ def test_call_flow_rules(name):
     # Recording starts right after answering, before the IVR.
     entry = _context(ext, "from-edge")
     assert entry.index("Answer()") < entry.index("MixMonitor(") < entry.index("Goto(ivr,s,1)")
+    # ... from the answer, not from the bridge (no 'b' option): greeting, digit, queue wait and
+    # abandoned calls are recorded; one WAV per call named by its Call-ID, in the shipper's spool.
+    mixmonitor = re.search(r"MixMonitor\((.*)\)$", entry, re.M).group(1)
+    target, _, options = mixmonitor.rpartition(".wav")
+    assert options in ("", ",") and "b" not in options
+    assert target == f"{asterisk.RECORDINGS_DIR}/${{SAMU_CALLID}}"
+    callid = re.search(r"Set\(SAMU_CALLID=(.*)\)$", entry, re.M).group(1)
+    assert callid.startswith("${FILTER(") and "CHANNEL(pjsip,call-id)" in callid
+    assert entry.index("Set(SAMU_CALLID=") < entry.index("MixMonitor(")
     # The vital-distress digit leads to the queue served first.
     ivr = _context(ext, "ivr")
     digit = spec.ivr.vital_distress_digit

@@ -69,7 +69,9 @@ def test_expected_objects_for_three_zones():
             ("NetworkPolicy", "allow-within-tenant"),
             ("NetworkPolicy", "allow-egress-edge-and-dns"),
             ("ServiceAccount", "pbx"),
+            ("RoleBinding", "pbx-call-back-ledger"),
             ("Secret", "sip-credentials"),
+            ("Secret", "position-credentials"),
             ("ConfigMap", "pbx-config"),
             ("PodDisruptionBudget", "pbx"),
             ("Service", "pbx-active"),
@@ -169,8 +171,15 @@ def test_quota_sized_from_capacity_and_pbx():
     small = by_kind(objects("samu-2a"), "ResourceQuota")[0]["spec"]["hard"]
     large = by_kind(objects("samu-13"), "ResourceQuota")[0]["spec"]["hard"]
     assert small["pods"] == "4" and small["persistentvolumeclaims"] == "3"
-    assert large["limits.cpu"] == "16"  # 4 cores x (3 zones + 1 rolling replacement)
-    assert large["limits.memory"] == "32Gi"
+    # (4 cores + the shipper's 250m + the reloader's and the abandoned-call reader's 50m)
+    # x (3 zones + 1 rolling replacement)
+    assert large["limits.cpu"] == "17400m"
+    assert large["limits.memory"] == "34560Mi"  # (8Gi + 256Mi + 64Mi + 128Mi) x 4
+    # The quota holds exactly the pods' containers (a sidecar left out would never schedule).
+    sts = by_kind(objects("samu-13"), "StatefulSet")[0]
+    containers = sts["spec"]["template"]["spec"]["containers"]
+    pod_cpu = sum(sizing.cpu_millis(c["resources"]["limits"]["cpu"]) for c in containers)
+    assert sizing.cpu_millis(large["limits.cpu"]) == pod_cpu * 4
     assert int(large["requests.storage"][:-2]) > int(small["requests.storage"][:-2])
     assert small["services.loadbalancers"] == "0"
 

@@ -30,6 +30,7 @@ KEYS = {
     "StatefulSet": "apps/v1/statefulsets",
     "Service": "v1/services",
     "PodDisruptionBudget": "policy/v1/poddisruptionbudgets",
+    "RoleBinding": "rbac.authorization.k8s.io/v1/rolebindings",
 }
 
 

@@ -9,10 +9,12 @@ if someone strips the finalizer; the operator deletes them itself only when
 the metadata and ports every object shares in ``meta``.
 """
 
+import base64
 from dataclasses import dataclass
 
-from samu_operator.core import asterisk, labels
-from samu_operator.core.meta import METRICS_PORT, SIP_PORT, Obj, namespace_of, object_meta
+from samu_operator.core import asterisk, labels, pbx_pod, positions, rollout
+from samu_operator.core import pbx_contract as contract
+from samu_operator.core.meta import SIP_PORT, Obj, namespace_of, object_meta
 from samu_operator.core.netpol import network_policies
 from samu_operator.core.sizing import (
     cpu_millis,
@@ -29,6 +31,8 @@ SECRET_NAME = "sip-credentials"
 SECRET_KEY = "pjsip-auth.conf"
 ACTIVE_SERVICE = "pbx-active"
 SERVICE_ACCOUNT = "pbx"
+#: The rendered files only a restart applies (the others are reloaded: pbx_contract).
+RESTART_FILES = tuple(f for f, c in contract.RELOAD_COMMANDS.items() if c == "restart")
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,14 @@ def namespace(tenant: str) -> Obj:
 
 
 def resource_quota(tenant: str, spec: SamuTenantSpec) -> Obj:
-    """Room for one PBX per zone plus one rolling replacement, and the recording volumes."""
+    """Room for one PBX pod (Asterisk and its sidecars) per zone plus one rolling
+    replacement, and the recording volumes."""
     pods = len(spec.pbx.zones) + 1
-    cpu = cpu_millis(spec.pbx.resources.cpu) * pods
-    mem = memory_mi(spec.pbx.resources.memory) * pods
+    sidecars = pbx_pod.SIDECAR_SIZES
+    cpu_each = cpu_millis(spec.pbx.resources.cpu) + sum(cpu_millis(s["cpu"]) for s in sidecars)
+    mem_each = memory_mi(spec.pbx.resources.memory) + sum(memory_mi(s["memory"]) for s in sidecars)
+    cpu = cpu_each * pods
+    mem = mem_each * pods
     storage = recording_size_gi(spec) * len(spec.pbx.zones)
     hard = {
         "pods": str(pods),
@@ -129,6 +137,69 @@ def sip_secret(tenant: str, password: str | None) -> Obj:
     return secret
 
 
+def position_key_secret(tenant: str, key: str | None) -> Obj:
+    """The key the positions' passwords derive from (see ``positions``): generated once,
+    create-only like the SIP Secret, never printed (``key`` None leaves the data out)."""
+    secret: Obj = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": object_meta(tenant, positions.KEY_SECRET),
+        "type": "Opaque",
+    }
+    if key is not None:
+        secret["stringData"] = {positions.KEY_FIELD: key}
+    return secret
+
+
+def position_secrets(tenant: SamuTenant, key: str, uid: str | None = None) -> list[Obj]:
+    """The Secrets derived from the live key: the phones' passwords and, for the edge,
+    the HA1 hashes and site ranges. Deterministic: re-applying them changes nothing."""
+    name, spec = tenant.name, tenant.spec
+    contents = {
+        positions.PASSWORDS_SECRET: positions.passwords(name, spec, key),
+        positions.EDGE_SECRET: {
+            positions.EDGE_POSITIONS_KEY: positions.edge_table(name, spec, key),
+            positions.EDGE_RANGES_KEY: positions.site_ranges(spec),
+        },
+    }
+    out = []
+    for secret_name, data in contents.items():
+        encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": object_meta(name, secret_name),
+            "type": "Opaque",
+            "data": encoded,
+        }
+        out.append(_owned(secret, name, uid))
+    return out
+
+
+#: The ClusterRole the operator chart installs for the PBX pods' abandoned-call reader: the
+#: call-back ledger (core.dropped: one ConfigMap) and its Events. Bound in each tenant's
+#: Namespace only; the operator holds every permission in it (it grants nothing it lacks).
+LEDGER_CLUSTER_ROLE = "samu-pbx-call-back-ledger"
+LEDGER_BINDING = "pbx-call-back-ledger"
+
+
+def ledger_binding(tenant: str) -> Obj:
+    """Binds the ledger ClusterRole to the PBX pods' ServiceAccount, in the tenant's Namespace."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": object_meta(tenant, LEDGER_BINDING),
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": LEDGER_CLUSTER_ROLE,
+        },
+        "subjects": [
+            {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace_of(tenant)}
+        ],
+    }
+
+
 def config_map(tenant: str, spec: SamuTenantSpec) -> Obj:
     meta = object_meta(tenant, CONFIG_NAME)
     data = asterisk.render(tenant, spec)
@@ -145,45 +216,6 @@ def recordings_pvc(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
             "accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": f"{recording_size_gi(spec)}Gi"}},
         },
-    }
-
-
-def _container(spec: SamuTenantSpec) -> Obj:
-    size = pbx_size(spec)
-    mounts = [
-        ("config", "/etc/asterisk/samu", True),
-        ("secrets", "/etc/asterisk/secrets", True),
-        ("recordings", asterisk.RECORDINGS_DIR, False),
-        ("run", "/var/run/asterisk", False),
-        ("spool", "/var/spool/asterisk/tmp", False),
-        ("lib", "/var/lib/asterisk/astdb", False),
-    ]
-    return {
-        "name": "asterisk",
-        "image": spec.pbx.image,
-        "args": ["-f", "-C", "/etc/asterisk/samu/asterisk.conf"],
-        "ports": [
-            {"name": "sip-udp", "containerPort": SIP_PORT, "protocol": "UDP"},
-            {"name": "sip-tcp", "containerPort": SIP_PORT, "protocol": "TCP"},
-            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
-        ],
-        "resources": {"requests": size, "limits": size},
-        "readinessProbe": {
-            "tcpSocket": {"port": SIP_PORT},
-            "periodSeconds": 1,
-            "failureThreshold": 2,
-        },
-        "livenessProbe": {"tcpSocket": {"port": SIP_PORT}, "periodSeconds": 5},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "volumeMounts": [
-            {"name": name, "mountPath": path, "readOnly": ro} for name, path, ro in mounts
-        ],
     }
 
 
@@ -207,9 +239,8 @@ def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
         {"name": "config", "configMap": {"name": CONFIG_NAME}},
         {"name": "secrets", "secret": {"secretName": SECRET_NAME}},
         {"name": "recordings", "persistentVolumeClaim": {"claimName": recordings_name(zone)}},
-        {"name": "run", "emptyDir": {}},
-        {"name": "spool", "emptyDir": {}},
-        {"name": "lib", "emptyDir": {}},
+        *({"name": name, "emptyDir": {}} for name in ("spool", "run", "db")),
+        pbx_pod.api_token_volume(),
     ]
     pod_spec = {
         "serviceAccountName": SERVICE_ACCOUNT,
@@ -218,14 +249,22 @@ def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
         "terminationGracePeriodSeconds": 120,
         "securityContext": {
             "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "fsGroup": 1000,
+            "runAsUser": contract.UID,
+            "runAsGroup": contract.GID,
+            "fsGroup": contract.GID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [_container(spec)],
+        "containers": [
+            pbx_pod.asterisk_container(spec),
+            pbx_pod.shipper_container(tenant, spec, zone),
+            pbx_pod.reloader_container(spec),
+            pbx_pod.abandoned_container(tenant, spec, zone),
+        ],
         "volumes": volumes,
     }
     meta = object_meta(tenant, pbx_name(zone), **{labels.ZONE: zone, labels.COMPONENT: labels.PBX})
+    files = asterisk.render(tenant, spec)
+    revision = rollout.revision(pod_spec, {f: files[f] for f in RESTART_FILES})
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -234,12 +273,28 @@ def statefulset(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
             "replicas": 1,
             "serviceName": pbx_name(zone),
             "podManagementPolicy": "Parallel",
+            # Kubernetes never restarts a PBX on its own: core/rollout.py decides the order
+            # (standbys first, then a planned switchover, then the old active).
+            "updateStrategy": {"type": "OnDelete"},
             "selector": {"matchLabels": selector},
             "template": {
-                "metadata": {"labels": labels.tenant_labels(tenant) | selector},
+                "metadata": {
+                    "labels": labels.tenant_labels(tenant) | selector | {rollout.REVISION: revision}
+                },
                 "spec": pod_spec,
             },
         },
+    }
+
+
+def wanted_revisions(objects: list[Obj]) -> dict[str, str]:
+    """zone -> the PBX revision its StatefulSet asks for (from the desired objects)."""
+    return {
+        o["metadata"]["labels"][labels.ZONE]: o["spec"]["template"]["metadata"]["labels"][
+            rollout.REVISION
+        ]
+        for o in objects
+        if o["kind"] == "StatefulSet"
     }
 
 
@@ -286,7 +341,11 @@ def pod_disruption_budget(tenant: str) -> Obj:
 
 
 def desired_objects(
-    tenant: SamuTenant, *, uid: str | None = None, sip_password: str | None = None
+    tenant: SamuTenant,
+    *,
+    uid: str | None = None,
+    sip_password: str | None = None,
+    position_key: str | None = None,
 ) -> list[Obj]:
     """Every object of the tenant, in the order to create them (Namespace first)."""
     name, spec = tenant.name, tenant.spec
@@ -296,7 +355,9 @@ def desired_objects(
         limit_range(name, spec),
         *network_policies(name),
         service_account(name),
+        ledger_binding(name),
         sip_secret(name, sip_password),
+        position_key_secret(name, position_key),
         config_map(name, spec),
         *[statefulset(name, spec, zone) for zone in spec.pbx.zones],
         *services(name, spec, epoch),
@@ -306,10 +367,16 @@ def desired_objects(
     return [namespace(name), *pvcs, *[_owned(obj, name, uid) for obj in owned]]
 
 
+#: Secrets recomputed from the live key at every reconcile (never generated): patched back.
+DERIVED_SECRETS = (positions.PASSWORDS_SECRET, positions.EDGE_SECRET)
+
+
 def apply_policy(obj: Obj) -> ApplyPolicy:
+    """Generated Secrets are create-only (never overwritten); derived ones are kept equal to
+    what the key derives; the active Service's selector belongs to the failover part."""
     kind, name = obj["kind"], obj["metadata"]["name"]
     if kind == "Secret":
-        return ApplyPolicy(create_only=True)
+        return ApplyPolicy(create_only=name not in DERIVED_SECRETS)
     if kind == "Service" and name == ACTIVE_SERVICE:
         return ApplyPolicy(ignored=(("spec", "selector"),))
     return ApplyPolicy()

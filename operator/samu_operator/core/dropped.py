@@ -29,6 +29,9 @@ CONFIGMAP_NAME = "dropped-calls"
 #: Records kept per tenant; the oldest beyond it are dropped from the ConfigMap.
 CAP = 1000
 EVENT_REASON = "AnsweredCallDropped"
+#: Records of calls abandoned before an ARM answered (``core.abandoned``) share the ledger.
+ABANDONED = "abandoned"
+ABANDONED_EVENT_REASON = "CallAbandoned"
 MANAGER = "samu-edge"
 _HASH_LEN = 16
 _KEY = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-([0-9a-f]{16})$")
@@ -125,11 +128,21 @@ def event(tenant: str, record: Mapping[str, Any], uid: str | None, now: str) -> 
     if uid:
         involved["uid"] = uid
     key = record_key(record)
-    message = (
-        f"answered call lost with its PBX, call back: caller {record.get('caller')} "
-        f"at {key[:20]} (callId {record.get('callId')}, {record.get('method', 'bye')}); "
-        f"list: kubectl -n {namespace_of(tenant)} get configmap {CONFIGMAP_NAME} -o yaml"
-    )
+    where = f"list: kubectl -n {namespace_of(tenant)} get configmap {CONFIGMAP_NAME} -o yaml"
+    reason = EVENT_REASON
+    if record.get("reason") == ABANDONED:  # a caller who hung up before an ARM answered
+        reason = ABANDONED_EVENT_REASON
+        message = (
+            f"call abandoned before an ARM answered, call back: caller {record.get('caller')} "
+            f"at {key[:20]} (queue {record.get('queue')}, waited {record.get('waitSeconds')} s, "
+            f"callId {record.get('callId')}); {where}"
+        )
+    else:
+        message = (
+            f"answered call lost with its PBX, call back: caller {record.get('caller')} "
+            f"at {key[:20]} (callId {record.get('callId')}, {record.get('method', 'bye')}); "
+            f"{where}"
+        )
     return {
         "apiVersion": "v1",
         "kind": "Event",
@@ -139,7 +152,7 @@ def event(tenant: str, record: Mapping[str, Any], uid: str | None, now: str) -> 
         },
         "involvedObject": involved,
         "type": "Warning",
-        "reason": EVENT_REASON,
+        "reason": reason,
         "message": message[:1024],
         "source": {"component": MANAGER},
         "reportingComponent": MANAGER,

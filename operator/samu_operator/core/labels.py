@@ -37,13 +37,19 @@ def pbx_selector(tenant: str, zone: str) -> dict[str, str]:
     return {TENANT: tenant, ZONE: zone, COMPONENT: PBX}
 
 
+#: Longest slug: 'recordings-' + slug + '-0' stays a DNS label (63) with room to spare.
+SLUG_MAX = 47
+
+
 def zone_slug(zone: str) -> str:
-    """A zone name made fit for object names (DNS label): zones may hold '_', '.' or capitals.
+    """The one form of a zone inside names: objects, DNS names, the edge's PBX addresses and
+    dispatcher ids all use it (label values and metrics keep the zone itself, which is a valid
+    label value). Zones may hold '_', '.' or capitals, or be long.
 
     A short hash is appended whenever the name had to change, so 'a_b' and 'a-b' never collide.
     """
     slug = _NOT_DNS.sub("-", zone.lower()).strip("-")
-    if slug == zone:
+    if slug == zone and len(zone) <= SLUG_MAX:
         return zone
     digest = hashlib.sha256(zone.encode()).hexdigest()[:6]
-    return f"{slug[:40]}-{digest}"
+    return f"{slug[:40].rstrip('-')}-{digest}"

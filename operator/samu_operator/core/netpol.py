@@ -1,7 +1,8 @@
 """The tenant's NetworkPolicies: what may reach its PBX, and what its PBX may reach.
 
 Default deny; SIP/RTP only from the edge; metrics only from monitoring; the tenant's own pods
-may talk to each other (recording copies between zones); DNS out. No rule ever names another
+may talk to each other (recording copies between zones); DNS out; HTTPS and the API server's
+port out (the sidecars: the recording store, the call-back ledger). No rule ever names another
 tenant's Namespace, so nothing comes from another SAMU.
 """
 
@@ -10,6 +11,8 @@ from samu_operator.core.meta import METRICS_PORT, RTP_PORTS, SIP_PORT, Obj, obje
 
 EDGE_NAMESPACE = "samu-edge"
 MONITORING_NAMESPACE = "monitoring"
+#: HTTPS (the Swift proxy, the API server's Service) and the API server's own port.
+API_AND_STORE_PORTS = (443, 6443)
 
 
 def _policy(tenant: str, name: str, spec: Obj) -> Obj:
@@ -76,6 +79,9 @@ def network_policies(tenant: str) -> list[Obj]:
                 "egress": [
                     {"to": [_from_namespace(EDGE_NAMESPACE)], "ports": [*sip, rtp]},
                     {"to": [_from_namespace("kube-system")], "ports": dns},
+                    # The PBX pod's sidecars: the recording store (Swift, HTTPS) and the
+                    # API server (the call-back ledger), outside the pod network.
+                    {"ports": [{"protocol": "TCP", "port": p} for p in API_AND_STORE_PORTS]},
                 ],
             },
         ),

@@ -24,10 +24,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from samu_operator.core.labels import zone_slug
 from samu_operator.model.tenant import PbxRole, SamuTenantSpec
 
 #: Where a PBX of a tenant is reached when its status gives no ``address``: the per-zone
 #: Service the operator creates in the tenant's Namespace (named after the tenant).
+#: ``{zone}`` is the zone's slug (``labels.zone_slug``), as in the Service's name.
 DEFAULT_ADDRESS_TEMPLATE = "sip:pbx-{zone}.{tenant}.svc.cluster.local:5060"
 
 PRIORITY_ACTIVE = 100
@@ -68,7 +70,7 @@ class Destination:
 
     @property
     def duid(self) -> str:
-        return f"{self.tenant}-{self.zone}"
+        return f"{self.tenant}-{zone_slug(self.zone)}"
 
     def line(self) -> str:
         flags = FLAG_DISABLED if self.disabled else 0
@@ -289,7 +291,10 @@ def _destinations(
             addresses.get(f"{name}/{zone}")
             or entry.get("address")
             or template.format(
-                zone=zone, tenant=name, department=spec.department.lower(), pod=entry.get("pod")
+                zone=zone_slug(zone),
+                tenant=name,
+                department=spec.department.lower(),
+                pod=entry.get("pod"),
             )
         )
         if role == PbxRole.FENCED:

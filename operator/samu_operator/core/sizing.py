@@ -6,19 +6,22 @@ what they read back with these canonical forms, so a re-read never looks like dr
 
 import math
 
+from samu_operator.core.pbx_contract import RECORDING_BYTES_PER_SECOND
 from samu_operator.model.tenant import SamuTenantSpec
 
-#: Average share of maxConcurrentCalls in use over a day, and recorded bytes per second
-#: (GSM 6.10, 13 kbit/s): sizes the recording volumes (see recording_size_gi).
-AVERAGE_OCCUPANCY = 0.25
-RECORDED_BYTES_PER_SECOND = 1650
+#: MixMonitor's format (8 kHz 16-bit PCM WAV, both directions mixed): 16000 bytes a second.
+RECORDED_BYTES_PER_SECOND = RECORDING_BYTES_PER_SECOND
+#: The volume is the shipper's spool, not the archive (the store keeps the retention): it must
+#: hold every call recorded while the store is out of reach, at full capacity, for this long.
+STORE_OUTAGE_HOURS = 24
 
 
 def recording_size_gi(spec: SamuTenantSpec) -> int:
-    """Per-zone recording volume: occupancy x max calls x retention x codec rate, >= 10Gi."""
-    seconds = 86400 * spec.recording.retention_days
-    size = AVERAGE_OCCUPANCY * spec.capacity.max_concurrent_calls * seconds
-    return max(10, math.ceil(size * RECORDED_BYTES_PER_SECOND / 2**30))
+    """Per-zone recording spool: maxConcurrentCalls all recorded for STORE_OUTAGE_HOURS at
+    the WAV rate (120 calls: 16000 B/s x 120 x 86400 s = 155 GiB), at least 10Gi."""
+    seconds = 3600 * STORE_OUTAGE_HOURS
+    size = spec.capacity.max_concurrent_calls * seconds * RECORDED_BYTES_PER_SECOND
+    return max(10, math.ceil(size / 2**30))
 
 
 def cpu_millis(quantity: str) -> int:

@@ -15,6 +15,10 @@ DISPATCHER_FILE = "dispatcher.list"
 #: db_text table name: the file name in the db_text directory (EDGE_ROUTING_DB).
 ROUTING_FILE = "routing"
 DROPPED_FILE = "dropped-calls.jsonl"
+#: db_text tables of the positions (core/edge_positions.py): auth_db's and permissions'.
+SUBSCRIBER_FILE = "subscriber"
+ADDRESS_FILE = "address"
+VERSION_FILE = "version"
 
 
 def write_atomic(path: Path, text: str, *, distinct_mtime: bool = False) -> bool:
@@ -67,3 +71,15 @@ class EdgeFiles:
     @property
     def dropped(self) -> Path:
         return self.directory / DROPPED_FILE
+
+    @property
+    def subscriber(self) -> Path:
+        return self.directory / SUBSCRIBER_FILE
+
+    @property
+    def address(self) -> Path:
+        return self.directory / ADDRESS_FILE
+
+    @property
+    def version(self) -> Path:
+        return self.directory / VERSION_FILE

@@ -16,6 +16,7 @@ edge replica may run its own sidecar.
 """
 
 import asyncio
+import base64
 import contextlib
 import copy
 import json
@@ -28,6 +29,9 @@ from typing import Any
 
 import kopf
 
+from samu_operator import kube
+from samu_operator.core import edge_positions
+from samu_operator.core.positions import EDGE_SECRET
 from samu_operator.core.routing import DEFAULT_ADDRESS_TEMPLATE, RoutingError
 from samu_operator.edge.files import EdgeFiles
 from samu_operator.edge.publish import DroppedPublisher
@@ -37,7 +41,7 @@ from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
 
 DIR_ENV = "SAMU_EDGE_DIR"
 RPC_ENV = "SAMU_EDGE_RPC_URL"
-#: str.format template of a PBX's SIP URI ({tenant}, {zone}, {department}, {pod}).
+#: str.format template of a PBX's SIP URI ({tenant}, {zone}: the zone's slug, {department}, {pod}).
 ADDRESS_ENV = "SAMU_EDGE_ADDRESS_TEMPLATE"
 #: JSON object "tenant/zone" -> SIP URI, winning over the template (labs and tests).
 ADDRESSES_ENV = "SAMU_EDGE_ADDRESSES"
@@ -51,7 +55,11 @@ FIRST_QUIET_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
+#: Seconds between re-reads of the positions' Secrets (a tenant event also triggers one).
+POSITIONS_ENV = "SAMU_EDGE_POSITIONS_SECONDS"
+
 _tenants: dict[str, dict[str, Any]] = {}
+_positions: dict[str, edge_positions.TenantPositions] = {}
 _uids: dict[str, str] = {}  # tenant -> uid, for the dropped-call Events' involvedObject
 _state: dict[str, Any] = {"dirty": False, "lock": None}
 
@@ -105,6 +113,7 @@ async def sync_now(logger: logging.Logger | kopf.Logger = log) -> bool:
             _state["dirty"] = True
             return False
         _state["dirty"] = False
+        _state["positions_due"] = True  # a tenant changed: its positions may have too
         if result.changed:
             logger.info(
                 f"edge routing reloaded for {len(tenants)} tenants "
@@ -179,6 +188,7 @@ async def _upkeep() -> None:
     period = float(os.environ.get(PERIOD_ENV, "1"))
     wake: asyncio.Event = _state["wake"]
     next_collect = time.monotonic() + period
+    next_positions = 0.0
     while True:
         pending = _state.get("pending_since") is not None
         with contextlib.suppress(TimeoutError):
@@ -192,6 +202,9 @@ async def _upkeep() -> None:
         elif _state["dirty"] and _state.get("pending_since") is None:
             await sync_now()
         sync = edge_sync()
+        if sync is not None and (now >= next_positions or _state.pop("positions_due", False)):
+            next_positions = now + float(os.environ.get(POSITIONS_ENV, "30"))
+            await asyncio.to_thread(refresh_positions, sync)
         if sync is None or now < next_collect:
             continue
         next_collect = now + period
@@ -220,6 +233,32 @@ async def publish_dropped(sync: EdgeSync) -> int:
     except Exception as exc:  # any API or transport error: retried next pass
         log.warning(f"edge: dropped calls not published yet, retrying: {exc}")
         return 0
+
+
+def refresh_positions(sync: EdgeSync) -> bool:
+    """Read each tenant's ``edge-positions`` Secret (by name: the edge may read no other
+    Secret) and write the positions' tables. A tenant whose Secret cannot be read or used
+    keeps its previous rows (logged); a tenant gone loses them."""
+    client = kube.shared()
+    for name in list(_positions):
+        if name not in _tenants:
+            del _positions[name]
+    for name, body in list(_tenants.items()):
+        department = str((body.get("spec") or {}).get("department") or "")
+        ref = kube.Ref("v1", "Secret", name, EDGE_SECRET)
+        try:
+            secret = client.get(ref)
+            if secret is None:
+                continue  # not published yet (a new tenant): next pass
+            data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+            _positions[name] = edge_positions.parse(name, department, data)
+        except Exception as exc:  # the API, a malformed Secret: keep the previous rows
+            log.error(f"edge: positions of {name} not updated, previous kept: {exc}")
+    try:
+        return sync.apply_positions(_positions.values())
+    except OSError as exc:
+        log.error(f"edge: positions tables not written, retried: {exc}")
+        return False
 
 
 def _plain(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from samu_operator.core import edge_positions
 from samu_operator.core.calls import (
     AnsweredCall,
     CallRecordError,
@@ -68,6 +69,19 @@ class EdgeSync:
         )
         seconds = self.reload(dispatcher=dispatcher, routing=routing)
         return SyncResult(table, dispatcher or routing, seconds)
+
+    def apply_positions(self, tenants: Iterable[edge_positions.TenantPositions]) -> bool:
+        """Write the positions' tables (atomically); True when either changed. The edge's
+        registrar reads them (db_text re-reads a table whose file changed)."""
+        tenants = list(tenants)
+        write_atomic(self.files.version, edge_positions.version_table())
+        subscriber = write_atomic(
+            self.files.subscriber, edge_positions.subscriber_table(tenants), distinct_mtime=True
+        )
+        address = write_atomic(
+            self.files.address, edge_positions.address_table(tenants), distinct_mtime=True
+        )
+        return subscriber or address
 
     def reload(self, *, dispatcher: bool = True, routing: bool = True) -> float:
         """Reload the changed tables at run time; the seconds it took, measured here.

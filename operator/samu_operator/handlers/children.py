@@ -33,6 +33,7 @@ WATCHED: tuple[tuple[str, str, str], ...] = (
     ("apps", "v1", "statefulsets"),
     ("", "v1", "services"),
     ("policy", "v1", "poddisruptionbudgets"),
+    ("rbac.authorization.k8s.io", "v1", "rolebindings"),
 )
 MANAGED = {lbl.TENANT: kopf.PRESENT, lbl.MANAGED_BY: lbl.OPERATOR}
 

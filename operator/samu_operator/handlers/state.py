@@ -98,8 +98,8 @@ _cache_lock = threading.Lock()
 def desired_for(tenant: SamuTenant, body: Mapping[str, Any]) -> list[Obj]:
     """The tenant's desired objects, computed once per (uid, generation, epoch).
 
-    The Secret's password is generated here; it only reaches the cluster when the Secret does
-    not exist yet (create-only), so an existing Secret is never overwritten.
+    The Secrets' password and key are generated here; they only reach the cluster when the
+    Secret does not exist yet (create-only), so an existing Secret is never overwritten.
     """
     meta = body.get("metadata") or {}
     status = body.get("status") or {}
@@ -109,7 +109,10 @@ def desired_for(tenant: SamuTenant, body: Mapping[str, Any]) -> list[Obj]:
             if len(_cache) > 4096:
                 _cache.clear()
             _cache[key] = desired_objects(
-                tenant, uid=meta.get("uid"), sip_password=secrets.token_urlsafe(24)
+                tenant,
+                uid=meta.get("uid"),
+                sip_password=secrets.token_urlsafe(24),
+                position_key=secrets.token_urlsafe(32),
             )
         return _cache[key]
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import kopf
 
-from samu_operator import kube, kube_apply, metrics
+from samu_operator import kube, kube_apply, metrics, positions_publish
 from samu_operator.core import labels as lbl
+from samu_operator.core.rollout import REVISION
 from samu_operator.core.status import Problem
 from samu_operator.handlers import state
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
@@ -55,7 +56,16 @@ def pbx_index(
     ready = ready and not meta.get("deletionTimestamp")
     zone = labels.get(lbl.ZONE, "")
     role = labels.get(lbl.ROLE)
-    return {labels[lbl.TENANT]: {"zone": zone, "name": name, "ready": ready, "role": role}}
+    revision = labels.get(REVISION)
+    return {
+        labels[lbl.TENANT]: {
+            "zone": zone,
+            "name": name,
+            "ready": ready,
+            "role": role,
+            "revision": revision,
+        }
+    }
 
 
 def pods_by_zone(pbx_index: kopf.Index, tenant: str) -> dict[str, dict[str, Any]]:
@@ -93,6 +103,9 @@ def reconcile(
         assert tenant is not None
         desired = state.desired_for(tenant, body)
         applied = kube_apply.apply_all(kube.shared(), desired, fresh=fresh)
+        published = positions_publish.publish(kube.shared(), tenant, body["metadata"].get("uid"))
+        applied.created += published.created
+        applied.patched += published.patched
         pruned = kube_apply.prune(kube.shared(), name, desired) if prune else []
         if drift and applied.changed:
             message = f"changed by hand, put back: {', '.join(applied.created + applied.patched)}"
@@ -171,6 +184,7 @@ def on_delete(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
     delete_recordings = bool(tenant and tenant.spec.recording.delete_with_tenant)
     desired = state.desired_for(tenant, body) if tenant else []
     note = f"{state.now()}: SamuTenant {name} deleted; recordings kept (deleteWithTenant=false)"
+    desired = [*desired, *positions_publish.teardown_refs(name)] if tenant else []
     done = kube_apply.teardown(kube.shared(), name, desired, delete_recordings, note)
     if done.kept:
         message = (

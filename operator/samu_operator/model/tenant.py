@@ -11,13 +11,16 @@ from pydantic import Field, field_validator, model_validator
 
 from samu_operator.model.base import CrdModel, CrossFieldErrors
 from samu_operator.model.types import (
+    Cidr,
     CpuQuantity,
     Department,
     Digit,
     DnsLabel,
+    FreeText,
     ImageRef,
     MemoryQuantity,
     PhoneNumber,
+    PromptName,
     TenantName,
     ZoneName,
 )
@@ -52,6 +55,11 @@ class PbxSpec(CrdModel):
         description="zones with one PBX each; two at least so that a standby always exists",
     )
     resources: PbxResources = PbxResources()
+    sidecar_image: ImageRef = Field(
+        default="registry.samu-platform.io/samu/samu-operator:0.1.0",
+        description="the platform's own image, pinned, for the PBX pod's sidecars (the "
+        "recording shipper, the abandoned-call reader)",
+    )
 
     @field_validator("zones")
     @classmethod
@@ -63,11 +71,17 @@ class IvrSpec(CrdModel):
     vital_distress_digit: Digit = Field(
         default="1", description="digit that sends the caller to the highest-priority queue"
     )
-    greeting: str = Field(
+    greeting: FreeText = Field(
         default="SAMU, centre 15. Si la vie est en danger, tapez 1.",
         min_length=1,
         max_length=500,
-        description="text of the greeting, spoken before queueing",
+        description="transcript of the greeting prompt (kept as a comment in the dialplan)",
+    )
+    greeting_prompt: PromptName = Field(
+        default="samu/greeting",
+        max_length=100,
+        description="the prompt the IVR plays: a French sound of the PBX image, no extension "
+        "(the image's default 'samu/greeting' speaks the default transcript)",
     )
 
 
@@ -131,9 +145,20 @@ class FailoverSpec(CrdModel):
     )
 
 
+class PositionSpec(CrdModel):
+    """An answering position (a seat of the bandeau, where an ARM logs in): one SIP account."""
+
+    name: DnsLabel = Field(description="the position's name, e.g. 'arm-01'")
+    queues: list[DnsLabel] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the queues this position answers; empty means every queue",
+    )
+
+
 class SamuTenantSpec(CrdModel):
     department: Department
-    display_name: str = Field(min_length=1, max_length=100)
+    display_name: FreeText = Field(min_length=1, max_length=100)
     numbers: list[PhoneNumber] = Field(
         default_factory=list, max_length=50, description="inbound numbers besides 15"
     )
@@ -144,6 +169,18 @@ class SamuTenantSpec(CrdModel):
     overflow: OverflowSpec | None = None
     capacity: CapacitySpec
     failover: FailoverSpec = FailoverSpec()
+    positions: list[PositionSpec] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="answering positions; empty means capacity.agents positions arm-01... "
+        "answering every queue",
+    )
+    site_ranges: list[Cidr] = Field(
+        default_factory=list,
+        max_length=50,
+        description="the centre's site networks: the only sources its positions may "
+        "register from at the SIP edge (none: no position can register)",
+    )
 
     @field_validator("numbers")
     @classmethod
@@ -175,6 +212,7 @@ class SamuTenantSpec(CrdModel):
                         f"zone {zone!r} has no PBX: use one of pbx.zones {self.pbx.zones}",
                     )
                 )
+        errors += _position_errors(self.positions, {q.name for q in self.queues})
         if self.overflow and self.overflow.partner == tenant_name_for(self.department):
             errors.append(
                 (
@@ -196,6 +234,27 @@ class SamuTenantSpec(CrdModel):
     def vital_queue(self) -> QueueSpec:
         """The queue the vital-distress digit leads to: the one served first."""
         return min(self.queues, key=lambda q: q.priority)
+
+
+def _position_errors(
+    positions: list[PositionSpec], queues: set[str]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    errors = [
+        (("positions", *where), msg)
+        for where, msg in _duplicates(
+            [p.name for p in positions], "position name", "give positions distinct names"
+        )
+    ]
+    for i, position in enumerate(positions):
+        for j, queue in enumerate(position.queues):
+            if queue not in queues:
+                errors.append(
+                    (
+                        ("positions", i, "queues", j),
+                        f"queue {queue!r} does not exist: use one of {sorted(queues)}",
+                    )
+                )
+    return errors
 
 
 def _duplicates(

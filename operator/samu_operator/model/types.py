@@ -4,11 +4,13 @@ Each carries its own error message (with the fix) for Python callers and a JSON-
 pattern for the CRD, so the API server and the operator reject the same inputs.
 """
 
+import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Annotated
 
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from samu_operator.model.departments import department_error, number_error
 
@@ -21,6 +23,15 @@ IMAGE_PATTERN = r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+)?[a-z0-9._/-]*(:[A-Za-z0-9_][A-
 CPU_PATTERN = r"^[0-9]+(\.[0-9]+)?m?$"
 MEMORY_PATTERN = r"^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?$"
 VITAL_DIGIT_PATTERN = r"^[0-9]$"
+# Free text (names, transcripts) is written into Asterisk files as comments only: no control
+# character may end the comment line. The CRD pattern holds what RE2 and Python both read; the
+# model refuses the rest (format, private-use, surrogate, line/paragraph separators) itself.
+FREE_TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+# A prompt file of the PBX image, as Asterisk names sounds: relative, no extension, no '..'.
+PROMPT_PATTERN = r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*){0,3}$"
+#: Unicode categories refused in free text: controls, format (bidi overrides, zero-width),
+#: surrogates, private use, and line/paragraph separators (all can end or hide a line).
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 
 
 def _checked(error_of: Callable[[str], str | None]) -> AfterValidator:
@@ -50,6 +61,16 @@ def _image_error(value: str) -> str | None:
             f"{value!r} is not a pinned image reference: write "
             "'registry/name:tag' or 'registry/name@sha256:<digest>'"
         )
+    return None
+
+
+def _free_text_error(value: str) -> str | None:
+    for i, char in enumerate(value):
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+            return (
+                f"character {i} ({char!r}, U+{ord(char):04X}) is a control, format or "
+                "line-break character: write one line of visible text"
+            )
     return None
 
 
@@ -121,3 +142,39 @@ Digit = Annotated[
     _checked(_pattern_error(VITAL_DIGIT_PATTERN, "a keypad digit", "use one digit '0'-'9'")),
     _schema(VITAL_DIGIT_PATTERN, "one DTMF digit"),
 ]
+#: Free text keeps its field's own length limits and description in the CRD: only the
+#: pattern is added (a WithJsonSchema would replace them).
+FreeText = Annotated[
+    str,
+    _checked(_free_text_error),
+    Field(json_schema_extra={"pattern": FREE_TEXT_PATTERN}),
+]
+PromptName = Annotated[
+    str,
+    _checked(
+        _pattern_error(
+            PROMPT_PATTERN,
+            "a prompt name",
+            "name a sound of the PBX image without extension, e.g. 'samu/greeting' "
+            "(lower-case letters, digits, '-', '_', '/')",
+        )
+    ),
+    Field(json_schema_extra={"pattern": PROMPT_PATTERN}),
+]
+
+# IPv4 network with no host bits (the centre's site ranges, checked by ipaddress below).
+CIDR_PATTERN = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$"
+
+
+def _cidr_error(value: str) -> str | None:
+    try:
+        ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        return (
+            f"{value!r} is not an IPv4 network ({exc}): write e.g. '10.30.0.0/16' "
+            "with no host bits set"
+        )
+    return None
+
+
+Cidr = Annotated[str, _checked(_cidr_error), _schema(CIDR_PATTERN, "IPv4 network (CIDR)")]

@@ -1,0 +1,1 @@
+"""Programs that run beside Asterisk in a PBX pod (the operator image's sidecars)."""
