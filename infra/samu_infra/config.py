@@ -122,6 +122,8 @@ class Network(Model):
     supernet: Cidr
     admin_cidrs: list[Cidr] = Field(min_length=1, description="where admins reach the bastion")
     carrier_cidrs: list[Cidr] = Field(min_length=1, description="the OTN's SIP trunk ranges")
+    pod_cidr: Cidr = Field(description="the clusters' pod range (RKE2 cluster-cidr)")
+    service_cidr: Cidr = Field(description="the clusters' service range (RKE2 service-cidr)")
     interconnect_mtu: int = Field(default=9000, ge=1500, le=9216)
     dns_nameservers: list[str] = Field(default_factory=list)
 

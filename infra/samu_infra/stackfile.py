@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from samu_infra.address_rules import address_issues
 from samu_infra.addressing import MAX_ZONES
 from samu_infra.config import EEA, PROJECT, QUALIFIED_REGIONS, StackConfig
 from samu_infra.edge import edge_issues
@@ -196,6 +197,7 @@ def _check_network(cfg: StackConfig) -> list[ConfigIssue]:
                         "0.0.0.0/0 opens the tenancy to the whole internet: list the exact ranges",
                     )
                 )
+    issues += [ConfigIssue(f"{PREFIX}{key}", msg) for key, msg in address_issues(cfg)]
     return issues
 
 
