@@ -16,7 +16,7 @@ import json
 import pulumi
 import pulumi_openstack as openstack
 
-from samu_infra import cloudinit
+from samu_infra import addons, cloudinit
 from samu_infra.config import Cluster, StackConfig
 from samu_infra.labels import metadata, tags
 from samu_infra.tenancy import SIP_TLS, Tenancy, boot_volume
@@ -88,6 +88,18 @@ class KubernetesCluster(pulumi.ComponentResource):
         self.worker_group = openstack.compute.ServerGroup(
             f"{spec.name}-workers", policies="soft-anti-affinity", opts=self.child
         )
+        # The Cinder CSI add-on's own credential: volumes and attachments, nothing else.
+        self.csi_credential = openstack.identity.ApplicationCredential(
+            f"{spec.name}-csi",
+            name=f"samu-{spec.name}-cinder-csi",
+            description=f"Cinder CSI of cluster {spec.name}: volumes and attachments only",
+            unrestricted=False,
+            access_rules=[
+                openstack.identity.ApplicationCredentialAccessRuleArgs(**rule)
+                for rule in addons.csi_access_rules()
+            ],
+            opts=self.child,
+        )
         self.control_plane = []
         for i, zone in enumerate(cfg.zones[:3]):
             server, address = self._control_plane_node(i, zone)
@@ -103,6 +115,7 @@ class KubernetesCluster(pulumi.ComponentResource):
                     opts=self.child,
                 )
         self.worker_addresses: list[tuple[str, pulumi.Output[str]]] = []
+        self.worker_ports: list[tuple[str, openstack.networking.Port]] = []
         for zone in cfg.zones:
             for n in range(spec.workers.per_zone):
                 self.worker_addresses.append((zone, self._worker(zone, n)))
@@ -190,7 +203,14 @@ class KubernetesCluster(pulumi.ComponentResource):
         self, index: int, zone: str
     ) -> tuple[openstack.compute.Instance, pulumi.Output[str]]:
         spec = self.spec
-        user_data = pulumi.Output.all(self.api_host, self.secrets).apply(
+        cfg, tenancy = self.cfg, self.tenancy
+        user_data = pulumi.Output.all(
+            self.api_host,
+            self.secrets,
+            tenancy.volume_type.name,
+            self.csi_credential.id,
+            self.csi_credential.secret,
+        ).apply(
             lambda v: cloudinit.rke2_server(
                 zone=zone,
                 api_host=v[0],
@@ -200,6 +220,15 @@ class KubernetesCluster(pulumi.ComponentResource):
                 admin_token=v[1][spec.name]["adminToken"],
                 ca_cert=v[1][spec.name]["caCert"],
                 ca_key=v[1][spec.name]["caKey"],
+                mirror=tenancy.mirror,
+                pod_cidr=cfg.network.pod_cidr,
+                service_cidr=cfg.network.service_cidr,
+                manifests=addons.manifest_files(
+                    tenancy.mirror,
+                    v[2],
+                    cfg.zones,
+                    addons.cloud_conf(cfg.cloud.auth_url, cfg.cloud.region, v[3], v[4]),
+                ),
             )
         )
         return self._node(
@@ -221,6 +250,7 @@ class KubernetesCluster(pulumi.ComponentResource):
                 api_host=v[0],
                 version=spec.rke2_version,
                 join_token=v[1][spec.name]["joinToken"],
+                mirror=self.tenancy.mirror,
             )
         )
         groups = [self.tenancy.sg_nodes.id]

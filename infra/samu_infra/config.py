@@ -215,6 +215,19 @@ class EdgeRelease(Model):
     values: dict[str, Any] = Field(default_factory=dict)
 
 
+class MirrorConfig(Model):
+    """The tenancy's mirror (served by the bastion, see mirror.py): what it mirrors, its CA.
+
+    ``registries``: upstream registries whose images the nodes pull from the mirror, besides
+    the defaults (docker.io, registry.k8s.io, quay.io, registry.rancher.com): add the one the
+    platform's own images come from. ``caCertificate``: the PEM of the CA that signed the
+    mirror's certificate, when the node image does not trust it already (public, not secret).
+    """
+
+    registries: list[str] = Field(default_factory=list)
+    ca_certificate: str | None = Field(default=None, pattern=r"^-----BEGIN CERTIFICATE-----")
+
+
 class ClusterSecrets(Model):
     join_token: SecureValue
     admin_token: SecureValue
@@ -234,6 +247,7 @@ class StackConfig(Model):
     recordings: Recordings
     operator: OperatorRelease
     edge: EdgeRelease = Field(default_factory=EdgeRelease)
+    mirror: MirrorConfig = Field(default_factory=MirrorConfig)
     tenants: list[dict[str, Any]] = Field(default_factory=list)
     oracle_admin_password: SecureValue
     cluster_secrets: dict[str, ClusterSecrets]

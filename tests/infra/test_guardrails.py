@@ -4,8 +4,10 @@ import copy
 from collections.abc import Callable
 
 import pytest
+import yaml
 
 from samu_infra import guardrails as g
+from samu_infra.addons import MANIFESTS_DIR, storage_class
 from samu_infra.inventory import Declared, Inventory
 from samu_infra.labels import ENCRYPTION_SPEC_KEY
 
@@ -76,11 +78,19 @@ def compliant() -> list[Declared]:
                      "externalTrafficPolicy": "Local"}}}),
     ]  # fmt: skip
     for zone in ZONES:
-        out.append(server(f"cp-{zone}", zone, "k8s-control", **{"samu-cluster": "t"}))
+        cp = server(f"cp-{zone}", zone, "k8s-control", **{"samu-cluster": "t"})
+        out.append(Declared(cp.type, cp.name, cp.id, {**cp.inputs, "userData": cp_user_data()}))
         out.append(
             server(f"w-{zone}", zone, "k8s-worker", "servergroup-soft", **{"samu-cluster": "t"})
         )
     return out
+
+
+def cp_user_data(volume_type: str = "enc", extra_command: str = "true") -> str:
+    """A control-plane node's cloud-init: the encrypted class in RKE2's manifests directory."""
+    manifest = yaml.safe_dump(storage_class(volume_type, ZONES))
+    files = [{"path": f"{MANIFESTS_DIR}/samu-storageclass.yaml", "content": manifest}]
+    return "#cloud-config\n" + yaml.safe_dump({"write_files": files, "runcmd": [extra_command]})
 
 
 def edit(resources: list[Declared], name: str, kind: str, **inputs) -> list[Declared]:
@@ -167,6 +177,16 @@ FAILING: list[tuple[str, Change, str]] = [
     ("sip-edge-path", lambda rs: drop(rs, "sip-nodeport", "SecGroupRule"),
      "no security group rule admits node port 30561"),
     ("sip-edge-path", lambda rs: drop(rs, "sip-a", "Member"), "has no members"),
+    ("installs-from-tenancy",
+     lambda rs: edit(rs, "cp-b", "Instance",
+                     userData=cp_user_data(extra_command="curl -sfL https://get.rke2.io | sh -")),
+     "cp-b's cloud-init fetches https://get.rke2.io"),
+    ("recordings-storage-encrypted",
+     lambda rs: edit(rs, "cp-a", "Instance", userData=cp_user_data("__DEFAULT__")),
+     "bind it to an encrypted volume type"),
+    ("recordings-storage-encrypted",
+     lambda rs: [*rs, Declared("pulumi:providers:kubernetes", "other-k8s", "k")],
+     "which cluster other does not declare"),
 ]  # fmt: skip
 
 

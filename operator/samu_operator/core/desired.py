@@ -29,6 +29,11 @@ SECRET_NAME = "sip-credentials"
 SECRET_KEY = "pjsip-auth.conf"
 ACTIVE_SERVICE = "pbx-active"
 SERVICE_ACCOUNT = "pbx"
+#: The StorageClass of the recording volumes: the platform's encrypted, zone-aware class
+#: (infra/samu_infra/addons.py declares it on every cluster). Another cluster may name its
+#: own through the operator's environment (STORAGE_CLASS_ENV, chart ``operator.extraEnv``).
+STORAGE_CLASS = "samu-encrypted"
+STORAGE_CLASS_ENV = "SAMU_STORAGE_CLASS"
 
 
 @dataclass(frozen=True)
@@ -135,13 +140,16 @@ def config_map(tenant: str, spec: SamuTenantSpec) -> Obj:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
 
 
-def recordings_pvc(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
+def recordings_pvc(
+    tenant: str, spec: SamuTenantSpec, zone: str, storage_class: str = STORAGE_CLASS
+) -> Obj:
     meta = object_meta(tenant, recordings_name(zone), **{labels.ZONE: zone})
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
         "metadata": meta,
         "spec": {
+            "storageClassName": storage_class,
             "accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": f"{recording_size_gi(spec)}Gi"}},
         },
@@ -286,7 +294,11 @@ def pod_disruption_budget(tenant: str) -> Obj:
 
 
 def desired_objects(
-    tenant: SamuTenant, *, uid: str | None = None, sip_password: str | None = None
+    tenant: SamuTenant,
+    *,
+    uid: str | None = None,
+    sip_password: str | None = None,
+    storage_class: str = STORAGE_CLASS,
 ) -> list[Obj]:
     """Every object of the tenant, in the order to create them (Namespace first)."""
     name, spec = tenant.name, tenant.spec
@@ -302,7 +314,7 @@ def desired_objects(
         *services(name, spec, epoch),
         pod_disruption_budget(name),
     ]
-    pvcs = [recordings_pvc(name, spec, zone) for zone in spec.pbx.zones]
+    pvcs = [recordings_pvc(name, spec, zone, storage_class) for zone in spec.pbx.zones]
     return [namespace(name), *pvcs, *[_owned(obj, name, uid) for obj in owned]]
 
 
