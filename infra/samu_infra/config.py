@@ -199,6 +199,13 @@ class EdgeTls(Model):
     )
 
 
+class PortRange(Model):
+    """An inclusive UDP port range (``{min: 40000, max: 49999}``)."""
+
+    min: int = Field(ge=1024, le=65535)
+    max: int = Field(ge=1024, le=65535)
+
+
 class EdgeRelease(Model):
     """The samu-edge chart, released on the operator's cluster after the operator (CRD).
 
@@ -211,6 +218,10 @@ class EdgeRelease(Model):
     chart: str = "helm/samu-edge"
     namespace: DnsLabel = "samu-edge"
     sip_tls_node_port: int = Field(default=30561, ge=NODE_PORT_RANGE[0], le=NODE_PORT_RANGE[1])
+    #: The media (RTP/RTCP) ports rtpengine binds on the edge nodes, reached by the carrier on
+    #: each node's floating IP. Outside the node port range (a UDP NodePort there would take
+    #: the packets) and reserved from the kernel's ephemeral ports on those nodes.
+    rtp_port_range: PortRange = Field(default_factory=lambda: PortRange(min=40000, max=49999))
     tls: EdgeTls = Field(default_factory=EdgeTls)
     values: dict[str, Any] = Field(default_factory=dict)
 

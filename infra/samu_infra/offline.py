@@ -80,7 +80,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 vipPortId=f"{rid}-vip-port",
             )
         elif kind == "FloatingIp":
-            outputs["address"] = f"203.0.113.{next(self._public)}"
+            # 198.18.0.0/15 (RFC 2544): never one of a stack's carrier or admin ranges.
+            outputs["address"] = f"198.18.0.{next(self._public)}"
         elif kind == "Instance":
             outputs["accessIpV4"] = next(self._ips)
         elif kind == "ApplicationCredential":

@@ -71,6 +71,9 @@ def build(cfg: StackConfig, project_root: Path = PROJECT_ROOT) -> dict[str, pulu
         outputs[f"{name}Kubeconfig"] = cluster.kubeconfig
         if cluster.spec.sip_edge:
             outputs[f"{name}SipEdgeAddress"] = cluster.sip_address
+            outputs[f"{name}MediaAddresses"] = pulumi.Output.all(**cluster.media_addresses).apply(
+                dict
+            )
     return outputs
 
 

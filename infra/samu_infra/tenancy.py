@@ -249,6 +249,23 @@ class Tenancy(pulumi.ComponentResource):
             "sip-edge-nodes", "sip-edge", f"SIP-TLS node port {node_port} from the SIP edge LB"
         )
         ingress("sip-tls-nodeport-lb", self.sg_sip_nodes, node_port, cidr=net.supernet, parent=self)
+        # The edge nodes' media: the carrier sends RTP straight to each edge node's floating
+        # IP (cluster.py), on the edge's RTP range, from the carrier's ranges only.
+        rtp = self.cfg.edge.rtp_port_range
+        self.sg_media = self._group(
+            "sip-edge-media",
+            "sip-edge",
+            f"RTP {rtp.min}-{rtp.max}/udp from the carrier ranges only",
+        )
+        for i, cidr in enumerate(net.carrier_cidrs):
+            ingress(
+                f"rtp-carrier-{i}",
+                self.sg_media,
+                (rtp.min, rtp.max),
+                protocol="udp",
+                cidr=cidr,
+                parent=self,
+            )
 
     def _bastion(self) -> None:
         child = pulumi.ResourceOptions(parent=self)
