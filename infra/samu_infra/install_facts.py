@@ -80,3 +80,54 @@ def render_installs(installs: dict[str, dict[str, Any]]) -> list[str]:
                 f"{sc['bindingMode']}, {sc['reclaimPolicy']}, zones {', '.join(sc['zones'])}"
             )
     return lines
+
+
+def edge_media(inv: Inventory) -> dict[str, Any]:
+    """The edge's media addresses (floating IPs per node) and the RTP rules admitting them."""
+    fips = [f for f in inv.of_kind("FloatingIp") if f.marks().get("samu-traffic") == "rtp"]
+    groups = {
+        g.id for g in inv.of_kind("SecGroup") if g.marks().get("samu-role") == "sip-edge-media"
+    }
+    rules = [r for r in inv.of_kind("SecGroupRule") if r.inputs.get("securityGroupId") in groups]
+    return {
+        "addresses": len(fips),
+        "zones": sorted({f.zone for f in fips if f.zone}),
+        "rtp": sorted(
+            {
+                f"{int(r.inputs['portRangeMin'])}-{int(r.inputs['portRangeMax'])}/"
+                f"{r.inputs.get('protocol')} from {r.inputs.get('remoteIpPrefix')}"
+                for r in rules
+            }
+        ),
+    }
+
+
+def recording_store(inv: Inventory) -> dict[str, Any]:
+    """The recording store's credential (its access rules) and where its Secret goes."""
+    creds = [c for c in inv.of_kind("ApplicationCredential") if c.name == "recordings-shipper"]
+    secrets = [
+        r
+        for r in inv.resources
+        if r.type == "kubernetes:core/v1:Secret" and r.name == "samu-recordings-store"
+    ]
+    rules = [rule for c in creds for rule in c.inputs.get("accessRules") or []]
+    return {
+        "credential": creds[0].inputs.get("name") if creds else None,
+        "access": sorted({f"{r['method']} {r['path']}" for r in rules}),
+        "secretNamespaces": sorted(
+            str((s.inputs.get("metadata") or {}).get("namespace")) for s in secrets
+        ),
+        "containers": sorted(c.inputs.get("name", c.name) for c in inv.of_kind("Container")),
+    }
+
+
+def render_edge_and_store(media: dict[str, Any], rec: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Edge media: {media['addresses']} floating IPs (one per edge node, zones "
+        f"{', '.join(media['zones'])}); RTP admitted: {'; '.join(media['rtp']) or 'none'}",
+        f"Recording store: credential {rec['credential']} ({', '.join(rec['access'])}; no "
+        f"DELETE) -> Secret samu-recordings-store in {', '.join(rec['secretNamespaces']) or '-'}; "
+        f"containers declared: {', '.join(rec['containers']) or '-'} (others: the shipper "
+        "creates them on first write)",
+    ]
+    return lines

@@ -42,7 +42,7 @@ def build(cfg: StackConfig, project_root: Path = PROJECT_ROOT) -> dict[str, pulu
     rac = OracleRac(
         "oracle-rac", cfg, tenancy, config.require_secret("oracleAdminPassword"), opts=opts
     )
-    RecordingStore("recordings", cfg, tenants, opts=opts)
+    recordings = RecordingStore("recordings", cfg, tenants, opts=opts)
     operator_cluster = clusters[cfg.operator.cluster]
     operator = OperatorRelease(
         "samu-operator", cfg, operator_cluster.kubeconfig, tenants, project_root, opts=opts
@@ -60,6 +60,7 @@ def build(cfg: StackConfig, project_root: Path = PROJECT_ROOT) -> dict[str, pulu
         operator_cluster.sip_address,
         project_root,
         tls=edge_tls,
+        store_data=recordings.secret_data,
         opts=opts,
     )
     outputs: dict[str, pulumi.Output] = {

@@ -23,6 +23,7 @@ from tests.infra.conftest import config_of, run_of
 from tests.infra.stackgen import PREFIX, REPO, stack_doc, write
 
 STACKS = ["dev", "prod"]
+STORE_SECRET = "samu-recordings-store"  # the recording store's (test_recording_store.py)
 
 
 def _edge_values(run: OfflineRun) -> dict[str, Any]:
@@ -101,7 +102,7 @@ def test_changing_the_node_port_moves_members_rule_and_service_together():
 @pytest.mark.parametrize("stack", STACKS)
 def test_tls_secret_is_written_from_secure_config_in_samu_edge(stack):
     run = run_of(stack)
-    (secret,) = [r for r in run.resources if r.kind == "Secret"]
+    (secret,) = [r for r in run.resources if r.kind == "Secret" and r.name != STORE_SECRET]
     values = _edge_values(run)
     assert secret.type == "kubernetes:core/v1:Secret"
     assert secret.inputs["type"] == "kubernetes.io/tls"
@@ -130,13 +131,15 @@ def test_the_certificate_never_appears_in_clear_in_the_plan(monkeypatch, tmp_pat
     sentinel = "-----BEGIN PRIVATE KEY-----sentinel-4f1c9e-----END PRIVATE KEY-----"
     monkeypatch.setattr(offline, "PLACEHOLDER", sentinel)
     result = plan(config_of("dev"), "dev", tmp_path, REPO)
-    (secret,) = [r for r in result.run.resources if r.kind == "Secret"]
+    (secret,) = [r for r in result.run.resources if r.kind == "Secret" and r.name != STORE_SECRET]
     assert secret.inputs["stringData"]["tls.key"] == sentinel  # it did reach the Secret...
     assert result.json_path is not None
     assert sentinel not in result.json_path.read_text()  # ... and not the plan file
     assert sentinel not in result.text
     doc = json.loads(result.json_path.read_text())
-    (masked,) = [r for r in doc["resources"] if r["type"] == secret.type]
+    (masked,) = [
+        r for r in doc["resources"] if r["type"] == secret.type and r["name"] == secret.name
+    ]
     assert masked["inputs"]["stringData"] == "[secret]"
     names = {(r["type"].rsplit(":", 1)[-1], r["name"]) for r in doc["resources"]}
     assert {("Namespace", "samu-edge"), ("Secret", "samu-edge-sip-tls")} <= names
@@ -173,7 +176,7 @@ def test_existing_secret_leaves_the_certificate_to_another_tool():
     cfg = parse_config(doc["config"], "dev", REPO)
     assert f"{PREFIX}edge" not in offline.placeholder_config(cfg)[0]
     run = run_offline(cfg, "dev", REPO)
-    assert [r for r in run.resources if r.kind == "Secret"] == []
+    assert [r for r in run.resources if r.kind == "Secret" and r.name != STORE_SECRET] == []
     assert [r.name for r in run.resources if r.kind == "Namespace"] == ["samu-edge"]
     assert _edge_values(run)["sip"]["tls"]["secretName"] == "samu-edge-sip-tls"
 
