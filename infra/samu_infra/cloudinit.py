@@ -28,9 +28,10 @@ from samu_infra.mirror import (
     rke2_install_commands,
     trust_commands,
 )
+from samu_infra.zones import ZONE_LABEL  # its values are the stack's zone names
 
 RKE2_TLS_DIR = "/var/lib/rancher/rke2/server/tls"
-ZONE_LABEL = "topology.kubernetes.io/zone"
+
 TIER_LABEL = "samu-platform.io/tier"
 
 
