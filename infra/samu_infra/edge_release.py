@@ -84,7 +84,7 @@ class EdgeRelease(pulumi.ComponentResource):
         if store_data is not None:
             after.append(
                 Secret(
-                    store.SECRET_NAME,
+                    f"{EDGE_NAMESPACE}-{store.SECRET_NAME}",
                     metadata={
                         "name": store.SECRET_NAME,
                         "namespace": self.namespace.metadata["name"],

@@ -108,7 +108,8 @@ def recording_store(inv: Inventory) -> dict[str, Any]:
     secrets = [
         r
         for r in inv.resources
-        if r.type == "kubernetes:core/v1:Secret" and r.name == "samu-recordings-store"
+        if r.type == "kubernetes:core/v1:Secret"
+        and (r.inputs.get("metadata") or {}).get("name") == "samu-recordings-store"
     ]
     rules = [rule for c in creds for rule in c.inputs.get("accessRules") or []]
     return {

@@ -45,7 +45,13 @@ def build(cfg: StackConfig, project_root: Path = PROJECT_ROOT) -> dict[str, pulu
     recordings = RecordingStore("recordings", cfg, tenants, opts=opts)
     operator_cluster = clusters[cfg.operator.cluster]
     operator = OperatorRelease(
-        "samu-operator", cfg, operator_cluster.kubeconfig, tenants, project_root, opts=opts
+        "samu-operator",
+        cfg,
+        operator_cluster.kubeconfig,
+        tenants,
+        project_root,
+        store_data=recordings.secret_data,
+        opts=opts,
     )
     # The config check guarantees the operator's cluster has the SIP edge load balancer,
     # and edge.tls holds secure certificate and key unless another tool writes the Secret.

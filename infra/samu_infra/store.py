@@ -10,22 +10,20 @@ The credential is a Keystone application credential with access rules: container
 objects named ``recordings-*`` in the project, read and write, never DELETE (a recording
 leaves only by its ``X-Delete-After``, which Swift's expirer applies). It reaches the cluster
 as the Secret ``samu-recordings-store`` (the shipper's contract), written by the program as
-a secret output (encrypted in the state, masked in the plan).
+a secret output (encrypted in the state, masked in the plan) in two namespaces: ``samu-edge``
+(the edge's shipper) and the operator's, whose pods get it as environment (``envFrom``, set
+by the kubelet) and copy it into each tenant's namespace (the PBX's shipper), whatever way
+the tenant was onboarded. The operator's RBAC still has no read on Secrets.
 Pure (no pulumi import).
 """
 
 from samu_infra.config import StackConfig
+from samu_operator.core.desired import STORE_SECRET_KEYS, STORE_SECRET_NAME
 
-SECRET_NAME = "samu-recordings-store"
-#: The keys of that Secret (the shipper reads them with ``envFrom``).
-SECRET_KEYS = (
-    "OS_AUTH_URL",
-    "OS_AUTH_TYPE",
-    "OS_APPLICATION_CREDENTIAL_ID",
-    "OS_APPLICATION_CREDENTIAL_SECRET",
-    "OS_REGION_NAME",
-    "SAMU_RECORDINGS_STORAGE_POLICY",
-)
+#: The Secret and its keys (the shipper reads them with ``envFrom``): one spelling, the
+#: operator's, which copies it into every tenant's namespace.
+SECRET_NAME = STORE_SECRET_NAME
+SECRET_KEYS = STORE_SECRET_KEYS
 _CONTAINER = "/v1/*/recordings-*"
 #: (method, path) the shipper needs: create/check its container, write/read/check objects
 #: (SLO segments and manifests are object PUTs). No DELETE anywhere, no other container.

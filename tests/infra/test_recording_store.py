@@ -16,8 +16,14 @@ def _credential(stack: str):
     return cred
 
 
-def _secret(stack: str):
-    (secret,) = [r for r in run_of(stack).resources if r.name == store.SECRET_NAME]
+def _secret(stack: str, namespace: str = "samu-edge"):
+    (secret,) = [
+        r
+        for r in run_of(stack).resources
+        if r.kind == "Secret"
+        and r.inputs["metadata"]["name"] == store.SECRET_NAME
+        and r.inputs["metadata"]["namespace"] == namespace
+    ]
     return secret
 
 
@@ -36,11 +42,11 @@ def test_the_credential_reaches_recordings_containers_only_and_never_deletes(sta
     }
 
 
+@pytest.mark.parametrize("namespace", ["samu-edge", "samu-system"])
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_secret_follows_the_shipper_contract_in_the_edge_namespace(stack):
-    cfg, secret = config_of(stack), _secret(stack)
+def test_the_secret_follows_the_shipper_contract_in_edge_and_operator_namespaces(stack, namespace):
+    cfg, secret = config_of(stack), _secret(stack, namespace)
     assert secret.type == "kubernetes:core/v1:Secret"
-    assert secret.inputs["metadata"]["namespace"] == "samu-edge"
     data = secret.inputs["stringData"]
     assert (
         set(data)
@@ -60,19 +66,22 @@ def test_the_secret_follows_the_shipper_contract_in_the_edge_namespace(stack):
     assert data["SAMU_RECORDINGS_STORAGE_POLICY"] == cfg.recordings.storage_policy
     assert data["OS_APPLICATION_CREDENTIAL_ID"] == _credential(stack).id
     assert "stringData" in secret.secret_inputs
+    # Written before the release whose pods read it (the operator's get it as environment).
+    release = {"samu-edge": "samu-edge", "samu-system": "samu-operator"}[namespace]
     order = [(r.kind, r.name) for r in run_of(stack).resources]
-    assert order.index(("Secret", store.SECRET_NAME)) < order.index(("Release", "samu-edge"))
+    assert order.index(("Namespace", namespace)) < order.index(("Secret", secret.name))
+    assert order.index(("Secret", secret.name)) < order.index(("Release", release))
 
 
 def test_the_credential_secret_never_appears_in_clear_in_the_plan(monkeypatch, tmp_path):
     sentinel = "store-credential-sentinel-31c7"
     monkeypatch.setattr(offline, "PLACEHOLDER", sentinel)
     result = plan(config_of("prod"), "prod", tmp_path, REPO)
-    (secret,) = [r for r in result.run.resources if r.name == store.SECRET_NAME]
+    (secret,) = [r for r in result.run.resources if r.name == f"samu-edge-{store.SECRET_NAME}"]
     assert secret.inputs["stringData"]["OS_APPLICATION_CREDENTIAL_SECRET"] == sentinel
     assert result.json_path is not None
     assert sentinel not in result.json_path.read_text()
     assert sentinel not in result.text
     assert "Recording store: credential samu-recordings-shipper" in result.text
-    assert "Secret samu-recordings-store in samu-edge" in result.text
+    assert "Secret samu-recordings-store in samu-edge, samu-system" in result.text
     assert "Edge media: 12 floating IPs" in result.text

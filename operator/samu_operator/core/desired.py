@@ -9,6 +9,7 @@ if someone strips the finalizer; the operator deletes them itself only when
 the metadata and ports every object shares in ``meta``.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from samu_operator.core import asterisk, labels
@@ -34,6 +35,20 @@ SERVICE_ACCOUNT = "pbx"
 #: own through the operator's environment (STORAGE_CLASS_ENV, chart ``operator.extraEnv``).
 STORAGE_CLASS = "samu-encrypted"
 STORAGE_CLASS_ENV = "SAMU_STORAGE_CLASS"
+#: The recording store's credential (the shipper's contract): the operator copies it into
+#: each tenant's namespace from its own environment, where the kubelet injects it from the
+#: Secret of the same name in the operator's namespace (chart ``recordingStore.secretName``).
+#: So the operator writes this Secret but never reads one through the API (its RBAC has no
+#: get/list/watch on Secrets).
+STORE_SECRET_NAME = "samu-recordings-store"
+STORE_SECRET_KEYS = (
+    "OS_AUTH_URL",
+    "OS_AUTH_TYPE",
+    "OS_APPLICATION_CREDENTIAL_ID",
+    "OS_APPLICATION_CREDENTIAL_SECRET",
+    "OS_REGION_NAME",
+    "SAMU_RECORDINGS_STORAGE_POLICY",
+)
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,23 @@ def sip_secret(tenant: str, password: str | None) -> Obj:
             f"username = {tenant}\npassword = {password}\n"
         }
     return secret
+
+
+def store_data_from(env: Mapping[str, str]) -> dict[str, str] | None:
+    """The store Secret's data from an environment; None unless every key is set."""
+    data = {k: env[k] for k in STORE_SECRET_KEYS if env.get(k)}
+    return data if len(data) == len(STORE_SECRET_KEYS) else None
+
+
+def recordings_store_secret(tenant: str, data: Mapping[str, str]) -> Obj:
+    """The tenant's copy of the store credential, for its PBX's shipper (``envFrom``)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": object_meta(tenant, STORE_SECRET_NAME),
+        "type": "Opaque",
+        "stringData": {k: str(data[k]) for k in STORE_SECRET_KEYS},
+    }
 
 
 def config_map(tenant: str, spec: SamuTenantSpec) -> Obj:
@@ -299,8 +331,13 @@ def desired_objects(
     uid: str | None = None,
     sip_password: str | None = None,
     storage_class: str = STORAGE_CLASS,
+    store_data: Mapping[str, str] | None = None,
 ) -> list[Obj]:
-    """Every object of the tenant, in the order to create them (Namespace first)."""
+    """Every object of the tenant, in the order to create them (Namespace first).
+
+    ``store_data`` (the operator's copy of the store credential) adds the tenant's
+    ``samu-recordings-store`` Secret; None (``samuctl tenant render``) leaves it out.
+    """
     name, spec = tenant.name, tenant.spec
     epoch = tenant.status.epoch if tenant.status else 0
     owned = [
@@ -309,6 +346,7 @@ def desired_objects(
         *network_policies(name),
         service_account(name),
         sip_secret(name, sip_password),
+        *([recordings_store_secret(name, store_data)] if store_data else []),
         config_map(name, spec),
         *[statefulset(name, spec, zone) for zone in spec.pbx.zones],
         *services(name, spec, epoch),
