@@ -19,7 +19,7 @@ import pytest
 from kopf.testing import KopfRunner
 
 from samu_operator import kube
-from samu_operator.core.desired import SECRET_NAME
+from samu_operator.core.desired import SECRET_NAME, STORE_SECRET_NAME
 from samu_operator.core.fencing import SWITCHOVER_ANNOTATION
 from samu_operator.edge.files import DROPPED_FILE
 from samu_operator.kubelet import EmulatedCluster
@@ -85,7 +85,8 @@ def test_operator_reads_no_secret_but_its_own_by_name():
     assert not {v for r in rules for v in r["verbs"]} & {"list", "watch", "patch", "update"}
     for rule in rules:
         if set(rule["verbs"]) != {"create"}:  # create cannot be limited by name
-            assert rule.get("resourceNames") == [SECRET_NAME], rule
+            # The SIP credentials it generates, the recording store copy it writes.
+            assert rule.get("resourceNames") == [SECRET_NAME, STORE_SECRET_NAME], rule
 
 
 def _free_port() -> int:
