@@ -20,6 +20,10 @@ class AddressPlan:
     rac_interconnect: str
     rac_storage: str
 
+    def mirror_ip(self) -> str:
+        """The bastion's fixed address: the nodes' artifact and image mirror (mirror.py)."""
+        return _host(self.admin, 10)
+
     def rac_node_ip(self, index: int) -> str:
         return _host(self.rac_public, 10 + index)
 

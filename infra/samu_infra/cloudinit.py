@@ -8,7 +8,8 @@ Kubernetes distribution: **RKE2**, not kubeadm, because
   file, so cloud-init stays declarative and idempotent (kubeadm needs ``init`` on one node,
   then certificate-key upload and ``join`` commands that expire within hours);
 - one tarball carries kubelet, containerd and the control plane: air-gapped installs from a
-  mirror are one variable (``INSTALL_RKE2_ARTIFACT_PATH``), no per-distro package repos.
+  mirror are one variable (``INSTALL_RKE2_ARTIFACT_PATH``), no per-distro package repos
+  (mirror.py: the bastion serves the artifacts and the images; nothing comes from outside).
 The cluster CA comes from the stack's secrets (RKE2 custom CA), so Pulumi can write the
 kubeconfig before any node exists; the admin credential is a static token.
 """
@@ -17,8 +18,20 @@ from typing import Any
 
 import yaml
 
+from samu_infra.mirror import (
+    CA_PATH,
+    CUSTOM_CA_SCRIPT,
+    Mirror,
+    bastion_services,
+    fetch,
+    registries_yaml,
+    rke2_install_commands,
+    trust_commands,
+)
+from samu_infra.zones import ZONE_LABEL  # its values are the stack's zone names
+
 RKE2_TLS_DIR = "/var/lib/rancher/rke2/server/tls"
-ZONE_LABEL = "topology.kubernetes.io/zone"
+
 TIER_LABEL = "samu-platform.io/tier"
 
 
@@ -30,9 +43,19 @@ def _file(path: str, content: str, mode: str = "0600") -> dict[str, str]:
     return {"path": path, "content": content, "permissions": mode, "owner": "root:root"}
 
 
-def _rke2_install(version: str, kind: str) -> list[str]:
+def _node_files(mirror: Mirror) -> list[dict[str, str]]:
+    """Files every Kubernetes node needs before RKE2 starts: the registry mirror (and its CA)."""
+    files = [_file("/etc/rancher/rke2/registries.yaml", registries_yaml(mirror))]
+    if mirror.ca_certificate:
+        files.append(_file(CA_PATH, mirror.ca_certificate, "0644"))
+    return files
+
+
+def _rke2_install(mirror: Mirror, version: str, kind: str) -> list[str]:
+    """Air-gapped: the pinned release from the tenancy's mirror, never from the internet."""
     return [
-        f"curl -sfL https://get.rke2.io | INSTALL_RKE2_VERSION={version} INSTALL_RKE2_TYPE={kind} sh -",
+        *trust_commands(mirror),
+        *rke2_install_commands(mirror, version, kind),
         # profile: cis refuses to start without the kernel parameters RKE2 ships for it.
         "cp -f /usr/local/share/rke2/rke2-cis-sysctl.conf /etc/sysctl.d/60-rke2-cis.conf",
         "systemctl restart systemd-sysctl",
@@ -50,12 +73,22 @@ def rke2_server(
     admin_token: str,
     ca_cert: str,
     ca_key: str,
+    mirror: Mirror,
+    pod_cidr: str,
+    service_cidr: str,
+    manifests: list[tuple[str, str]],
 ) -> str:
-    """A control-plane node. The bootstrap node starts etcd; the others join through the VIP."""
+    """A control-plane node. The bootstrap node starts etcd; the others join through the VIP.
+
+    ``manifests``: (path, content) of the add-ons RKE2 applies from its manifests directory
+    (every server carries them, so a rebuilt bootstrap node still has them).
+    """
     config: dict[str, Any] = {
         "token": join_token,
         "tls-san": [api_host],
         "profile": "cis",
+        "cluster-cidr": pod_cidr,
+        "service-cidr": service_cidr,
         "node-label": [f"{ZONE_LABEL}={zone}", f"{TIER_LABEL}=k8s-control"],
         "node-taint": ["node-role.kubernetes.io/control-plane=true:NoSchedule"],
         "kube-apiserver-arg": ["token-auth-file=/etc/rancher/rke2/admin-token.csv"],
@@ -71,29 +104,59 @@ def rke2_server(
         ),
         _file(f"{RKE2_TLS_DIR}/root-ca.pem", ca_cert, "0644"),
         _file(f"{RKE2_TLS_DIR}/root-ca.key", ca_key),
+        *_node_files(mirror),
+        *[_file(path, content) for path, content in manifests],
     ]
+    script = f"/usr/local/sbin/{CUSTOM_CA_SCRIPT}"
     commands = [
+        *trust_commands(mirror),
         # The script RKE2's docs name derives the intermediate CAs from the root CA above
-        # (docs.rke2.io/security/certificates#using-custom-ca-certificates); mirror it
-        # for air-gapped installs.
-        "curl -sfL https://github.com/k3s-io/k3s/raw/master/contrib/util/generate-custom-ca-certs.sh"
-        " | PRODUCT=rke2 bash -",
+        # (docs.rke2.io/security/certificates#using-custom-ca-certificates), from the mirror.
+        fetch(mirror.tool_url(CUSTOM_CA_SCRIPT), script),
+        f"PRODUCT=rke2 bash {script}",
         "useradd -r -c 'etcd user' -s /sbin/nologin -M etcd || true",
-        *_rke2_install(version, "server"),
+        *_rke2_install(mirror, version, "server"),
     ]
     return _cloud_config({"write_files": files, "runcmd": commands})
 
 
-def rke2_agent(*, zone: str, api_host: str, version: str, join_token: str) -> str:
-    """A worker node of the zone's pool, labelled with its zone for the PBX spread."""
+def rke2_agent(
+    *,
+    zone: str,
+    api_host: str,
+    version: str,
+    join_token: str,
+    mirror: Mirror,
+    labels: dict[str, str] | None = None,
+    reserved_ports: tuple[int, int] | None = None,
+) -> str:
+    """A worker node of the zone's pool, labelled with its zone for the PBX spread.
+
+    ``reserved_ports``: a range the kernel must never hand out as an ephemeral source port
+    (the edge's RTP range: a local connection on it would take a call's media port).
+    """
+    node_labels = [f"{ZONE_LABEL}={zone}", f"{TIER_LABEL}=k8s-worker"]
+    node_labels += [f"{k}={v}" for k, v in (labels or {}).items()]
     config = {
         "server": f"https://{api_host}:9345",
         "token": join_token,
         "profile": "cis",
-        "node-label": [f"{ZONE_LABEL}={zone}", f"{TIER_LABEL}=k8s-worker"],
+        "node-label": node_labels,
     }
-    files = [_file("/etc/rancher/rke2/config.yaml", yaml.safe_dump(config, sort_keys=False))]
-    return _cloud_config({"write_files": files, "runcmd": _rke2_install(version, "agent")})
+    files = [
+        _file("/etc/rancher/rke2/config.yaml", yaml.safe_dump(config, sort_keys=False)),
+        *_node_files(mirror),
+    ]
+    if reserved_ports:
+        low, high = reserved_ports
+        files.append(
+            _file(
+                "/etc/sysctl.d/70-samu-rtp.conf",
+                f"net.ipv4.ip_local_reserved_ports = {low}-{high}\n",
+                "0644",
+            )
+        )
+    return _cloud_config({"write_files": files, "runcmd": _rke2_install(mirror, version, "agent")})
 
 
 def oracle_node(*, role: str, zone: str, interconnect_mtu: int, asm_disk_count: int) -> str:
@@ -164,8 +227,12 @@ def oracle_node(*, role: str, zone: str, interconnect_mtu: int, asm_disk_count: 
     )
 
 
-def bastion(*, admin_cidrs: list[str]) -> str:
-    """SSH only, keys only, every session logged: the single way in for administrators."""
+def bastion(*, admin_cidrs: list[str], mirror: Mirror) -> str:
+    """SSH only, keys only, every session logged: the single way in for administrators.
+
+    It also serves the tenancy's mirror (mirror.py) to the nodes, from inside the supernet.
+    Its packages come from the image's package sources (the provider's mirror).
+    """
     sshd = "\n".join(
         [
             "PasswordAuthentication no",
@@ -179,11 +246,17 @@ def bastion(*, admin_cidrs: list[str]) -> str:
         _file("/etc/ssh/sshd_config.d/10-samu.conf", sshd + "\n", "0644"),
         _file("/etc/samu-platform/admin-cidrs", "\n".join(admin_cidrs) + "\n", "0644"),
     ]
+    mirror_files, mirror_commands = bastion_services(mirror)
+    files += [_file(path, content, "0644") for path, content in mirror_files]
     return _cloud_config(
         {
             "package_upgrade": True,
-            "packages": ["auditd"],
+            "packages": ["auditd", "nginx", "docker-registry"],
             "write_files": files,
-            "runcmd": ["systemctl enable --now auditd", "systemctl restart ssh"],
+            "runcmd": [
+                "systemctl enable --now auditd",
+                "systemctl restart ssh",
+                *mirror_commands,
+            ],
         }
     )

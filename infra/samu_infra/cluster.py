@@ -16,8 +16,9 @@ import json
 import pulumi
 import pulumi_openstack as openstack
 
-from samu_infra import cloudinit
+from samu_infra import addons, cloudinit
 from samu_infra.config import Cluster, StackConfig
+from samu_infra.guardrails_sip import MEDIA_ADDRESS_LABEL  # rtpengine advertises it in SDP
 from samu_infra.labels import metadata, tags
 from samu_infra.tenancy import SIP_TLS, Tenancy, boot_volume
 
@@ -88,6 +89,18 @@ class KubernetesCluster(pulumi.ComponentResource):
         self.worker_group = openstack.compute.ServerGroup(
             f"{spec.name}-workers", policies="soft-anti-affinity", opts=self.child
         )
+        # The Cinder CSI add-on's own credential: volumes and attachments, nothing else.
+        self.csi_credential = openstack.identity.ApplicationCredential(
+            f"{spec.name}-csi",
+            name=f"samu-{spec.name}-cinder-csi",
+            description=f"Cinder CSI of cluster {spec.name}: volumes and attachments only",
+            unrestricted=False,
+            access_rules=[
+                openstack.identity.ApplicationCredentialAccessRuleArgs(**rule)
+                for rule in addons.csi_access_rules()
+            ],
+            opts=self.child,
+        )
         self.control_plane = []
         for i, zone in enumerate(cfg.zones[:3]):
             server, address = self._control_plane_node(i, zone)
@@ -103,6 +116,7 @@ class KubernetesCluster(pulumi.ComponentResource):
                     opts=self.child,
                 )
         self.worker_addresses: list[tuple[str, pulumi.Output[str]]] = []
+        self.media_addresses: dict[str, pulumi.Output[str]] = {}
         for zone in cfg.zones:
             for n in range(spec.workers.per_zone):
                 self.worker_addresses.append((zone, self._worker(zone, n)))
@@ -159,7 +173,7 @@ class KubernetesCluster(pulumi.ComponentResource):
         group: openstack.compute.ServerGroup,
         user_data: pulumi.Output[str],
         security_groups: list[pulumi.Output[str]],
-    ) -> tuple[openstack.compute.Instance, pulumi.Output[str]]:
+    ) -> tuple[openstack.compute.Instance, openstack.networking.Port]:
         port = openstack.networking.Port(
             name,
             network_id=self.tenancy.zones[zone].network.id,
@@ -184,13 +198,26 @@ class KubernetesCluster(pulumi.ComponentResource):
             metadata=metadata(tier, zone, cluster=self.spec.name),
             opts=self.child,
         )
-        return server, port.all_fixed_ips[0]
+        return server, port
 
     def _control_plane_node(
         self, index: int, zone: str
     ) -> tuple[openstack.compute.Instance, pulumi.Output[str]]:
+        server, port = self._control_plane_port(index, zone)
+        return server, port.all_fixed_ips[0]
+
+    def _control_plane_port(
+        self, index: int, zone: str
+    ) -> tuple[openstack.compute.Instance, openstack.networking.Port]:
         spec = self.spec
-        user_data = pulumi.Output.all(self.api_host, self.secrets).apply(
+        cfg, tenancy = self.cfg, self.tenancy
+        user_data = pulumi.Output.all(
+            self.api_host,
+            self.secrets,
+            tenancy.volume_type.name,
+            self.csi_credential.id,
+            self.csi_credential.secret,
+        ).apply(
             lambda v: cloudinit.rke2_server(
                 zone=zone,
                 api_host=v[0],
@@ -200,6 +227,15 @@ class KubernetesCluster(pulumi.ComponentResource):
                 admin_token=v[1][spec.name]["adminToken"],
                 ca_cert=v[1][spec.name]["caCert"],
                 ca_key=v[1][spec.name]["caKey"],
+                mirror=tenancy.mirror,
+                pod_cidr=cfg.network.pod_cidr,
+                service_cidr=cfg.network.service_cidr,
+                manifests=addons.manifest_files(
+                    tenancy.mirror,
+                    v[2],
+                    cfg.zones,
+                    addons.cloud_conf(cfg.cloud.auth_url, cfg.cloud.region, v[3], v[4]),
+                ),
             )
         )
         return self._node(
@@ -215,19 +251,39 @@ class KubernetesCluster(pulumi.ComponentResource):
 
     def _worker(self, zone: str, n: int) -> pulumi.Output[str]:
         spec = self.spec
-        user_data = pulumi.Output.all(self.api_host, self.secrets).apply(
+        name = f"{spec.name}-worker-{zone}-{n}"
+        media: openstack.networking.FloatingIp | None = None
+        labels: pulumi.Input[dict[str, str]] = {}
+        reserved = None
+        groups = [self.tenancy.sg_nodes.id]
+        if spec.sip_edge:
+            # The SIP edge LB's members: its node port from the amphorae. And the node's own
+            # media address: the carrier's RTP reaches rtpengine (host network) on this
+            # floating IP, 1:1 NAT to the node, whatever edge pod the node runs.
+            groups += [self.tenancy.sg_sip_nodes.id, self.tenancy.sg_media.id]
+            media = openstack.networking.FloatingIp(
+                f"{name}-media",
+                pool=self.cfg.cloud.external_network,
+                description=f"media (RTP) address of edge node {name}",
+                tags=tags("sip-edge", zone, cluster=spec.name, traffic="rtp"),
+                opts=self.child,
+            )
+            labels = media.address.apply(lambda a: {MEDIA_ADDRESS_LABEL: a})
+            rtp = self.cfg.edge.rtp_port_range
+            reserved = (rtp.min, rtp.max)
+        user_data = pulumi.Output.all(self.api_host, self.secrets, labels).apply(
             lambda v: cloudinit.rke2_agent(
                 zone=zone,
                 api_host=v[0],
                 version=spec.rke2_version,
                 join_token=v[1][spec.name]["joinToken"],
+                mirror=self.tenancy.mirror,
+                labels=v[2],
+                reserved_ports=reserved,
             )
         )
-        groups = [self.tenancy.sg_nodes.id]
-        if spec.sip_edge:  # the SIP edge LB's members: its node port from the amphorae
-            groups.append(self.tenancy.sg_sip_nodes.id)
-        _, address = self._node(
-            f"{spec.name}-worker-{zone}-{n}",
+        _, port = self._node(
+            name,
             zone,
             "k8s-worker",
             spec.workers.flavor,
@@ -236,7 +292,12 @@ class KubernetesCluster(pulumi.ComponentResource):
             user_data,
             groups,
         )
-        return address
+        if media is not None:
+            openstack.networking.FloatingIpAssociate(
+                f"{name}-media", floating_ip=media.address, port_id=port.id, opts=self.child
+            )
+            self.media_addresses[name] = media.address
+        return port.all_fixed_ips[0]
 
     def _sip_edge(self) -> None:
         """Carrier-facing SIP-TLS: TLS passes through to the edge (Kamailio) on the workers.

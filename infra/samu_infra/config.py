@@ -122,6 +122,8 @@ class Network(Model):
     supernet: Cidr
     admin_cidrs: list[Cidr] = Field(min_length=1, description="where admins reach the bastion")
     carrier_cidrs: list[Cidr] = Field(min_length=1, description="the OTN's SIP trunk ranges")
+    pod_cidr: Cidr = Field(description="the clusters' pod range (RKE2 cluster-cidr)")
+    service_cidr: Cidr = Field(description="the clusters' service range (RKE2 service-cidr)")
     interconnect_mtu: int = Field(default=9000, ge=1500, le=9216)
     dns_nameservers: list[str] = Field(default_factory=list)
 
@@ -197,6 +199,13 @@ class EdgeTls(Model):
     )
 
 
+class PortRange(Model):
+    """An inclusive UDP port range (``{min: 40000, max: 49999}``)."""
+
+    min: int = Field(ge=1024, le=65535)
+    max: int = Field(ge=1024, le=65535)
+
+
 class EdgeRelease(Model):
     """The samu-edge chart, released on the operator's cluster after the operator (CRD).
 
@@ -209,8 +218,25 @@ class EdgeRelease(Model):
     chart: str = "helm/samu-edge"
     namespace: DnsLabel = "samu-edge"
     sip_tls_node_port: int = Field(default=30561, ge=NODE_PORT_RANGE[0], le=NODE_PORT_RANGE[1])
+    #: The media (RTP/RTCP) ports rtpengine binds on the edge nodes, reached by the carrier on
+    #: each node's floating IP. Outside the node port range (a UDP NodePort there would take
+    #: the packets) and reserved from the kernel's ephemeral ports on those nodes.
+    rtp_port_range: PortRange = Field(default_factory=lambda: PortRange(min=40000, max=49999))
     tls: EdgeTls = Field(default_factory=EdgeTls)
     values: dict[str, Any] = Field(default_factory=dict)
+
+
+class MirrorConfig(Model):
+    """The tenancy's mirror (served by the bastion, see mirror.py): what it mirrors, its CA.
+
+    ``registries``: upstream registries whose images the nodes pull from the mirror, besides
+    the defaults (docker.io, registry.k8s.io, quay.io, registry.rancher.com): add the one the
+    platform's own images come from. ``caCertificate``: the PEM of the CA that signed the
+    mirror's certificate, when the node image does not trust it already (public, not secret).
+    """
+
+    registries: list[str] = Field(default_factory=list)
+    ca_certificate: str | None = Field(default=None, pattern=r"^-----BEGIN CERTIFICATE-----")
 
 
 class ClusterSecrets(Model):
@@ -232,6 +258,7 @@ class StackConfig(Model):
     recordings: Recordings
     operator: OperatorRelease
     edge: EdgeRelease = Field(default_factory=EdgeRelease)
+    mirror: MirrorConfig = Field(default_factory=MirrorConfig)
     tenants: list[dict[str, Any]] = Field(default_factory=list)
     oracle_admin_password: SecureValue
     cluster_secrets: dict[str, ClusterSecrets]

@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from samu_infra.config import StackConfig
+from samu_infra.config import NODE_PORT_RANGE, StackConfig
 from samu_operator.core.netpol import EDGE_NAMESPACE  # tenants admit SIP only from it
 
 __all__ = [
@@ -135,6 +135,37 @@ def _tls_issues(cfg: StackConfig) -> list[tuple[str, str]]:
     ]
 
 
+#: Fewest media ports an edge node may have: 4 per call (RTP + RTCP on both legs).
+MIN_RTP_PORTS = 1000
+
+
+def _rtp_issues(cfg: StackConfig) -> list[tuple[str, str]]:
+    """The RTP range: ordered, wide enough, outside the node ports (which take their packets)."""
+    rtp = cfg.edge.rtp_port_range
+    key = "edge.rtpPortRange"
+    if rtp.max < rtp.min:
+        return [(key, f"min {rtp.min} is above max {rtp.max}: swap them")]
+    out = []
+    if rtp.max - rtp.min + 1 < MIN_RTP_PORTS:
+        out.append(
+            (
+                key,
+                f"{rtp.max - rtp.min + 1} ports: a call takes 4; give {MIN_RTP_PORTS} at least "
+                "(e.g. 40000-49999)",
+            )
+        )
+    low, high = NODE_PORT_RANGE
+    if rtp.min <= high and rtp.max >= low:
+        out.append(
+            (
+                key,
+                f"{rtp.min}-{rtp.max} overlaps the node port range {low}-{high}, whose "
+                "Services would take the media packets: move it above, e.g. 40000-49999",
+            )
+        )
+    return out
+
+
 def _at(values: Mapping[str, Any], path: tuple[str, ...]) -> bool:
     node: Any = values
     for part in path:
@@ -166,6 +197,7 @@ def edge_issues(cfg: StackConfig, project_root: Path) -> list[tuple[str, str]]:
             )
         )
     issues += _tls_issues(cfg)
+    issues += _rtp_issues(cfg)
     clusters = {c.name: (i, c) for i, c in enumerate(cfg.clusters)}
     if cfg.operator.cluster in clusters:
         i, cluster = clusters[cfg.operator.cluster]

@@ -20,6 +20,7 @@ from pulumi_kubernetes import Provider
 from pulumi_kubernetes.core.v1 import Namespace, Secret
 from pulumi_kubernetes.helm.v3 import Release
 
+from samu_infra import store
 from samu_infra.config import StackConfig
 from samu_infra.edge import EDGE_NAMESPACE, release_values, tls_secret_name
 
@@ -50,10 +51,13 @@ class EdgeRelease(pulumi.ComponentResource):
         advertise: pulumi.Input[str],
         project_root: Path,
         tls: pulumi.Output[dict[str, Any]] | None = None,
+        store_data: pulumi.Output[dict[str, str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """``tls``: the decrypted ``edge.tls`` object (a secret output); None when
-        ``edge.tls.existingSecret`` leaves the Secret to another tool."""
+        ``edge.tls.existingSecret`` leaves the Secret to another tool. ``store_data``: the
+        recording store's credential (store.py), written as Secret samu-recordings-store for
+        the edge's shipper."""
         super().__init__("samu:infra:EdgeRelease", name, None, opts)
         k8s = pulumi.ResourceOptions(parent=self, provider=provider)
         self.namespace = Namespace(
@@ -77,6 +81,20 @@ class EdgeRelease(pulumi.ComponentResource):
                 opts=k8s,
             )
             after.append(self.tls_secret)
+        if store_data is not None:
+            after.append(
+                Secret(
+                    f"{EDGE_NAMESPACE}-{store.SECRET_NAME}",
+                    metadata={
+                        "name": store.SECRET_NAME,
+                        "namespace": self.namespace.metadata["name"],
+                        "labels": {"samu-platform.io/managed-by": "pulumi"},
+                    },
+                    type="Opaque",
+                    string_data=pulumi.Output.secret(store_data),
+                    opts=k8s,
+                )
+            )
         self.release = Release(
             "samu-edge",
             name="samu-edge",

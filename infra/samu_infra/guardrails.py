@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from samu_infra.config import EEA, QUALIFIED_REGIONS
-from samu_infra.guardrails_sip import sip_edge_path
+from samu_infra.guardrails_cluster import installs_from_tenancy, recordings_storage_encrypted
+from samu_infra.guardrails_sip import rtp_media_path, sip_edge_path
 from samu_infra.inventory import Declared, Inventory
 from samu_infra.labels import ENCRYPTION_SPEC_KEY, ENCRYPTION_SPEC_VALUE
 
@@ -327,6 +328,9 @@ RULES: dict[str, Rule] = {
     "anti-affinity": anti_affinity,
     "tenant-isolation": tenant_isolation,
     "sip-edge-path": sip_edge_path,
+    "rtp-media-path": rtp_media_path,
+    "installs-from-tenancy": installs_from_tenancy,
+    "recordings-storage-encrypted": recordings_storage_encrypted,
 }
 
 

@@ -11,6 +11,7 @@ import ipaddress
 import itertools
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,20 +53,39 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.outputs: dict[str, dict[str, Any]] = {}
         self._ips = (str(ip) for ip in ipaddress.IPv4Network("10.255.0.0/16").hosts())
         self._public = itertools.count(1)
+        #: Subnet id -> its free addresses, as Neutron hands them out (from the subnet's
+        #: range, above the plan's fixed addresses): guardrails compare them with the ranges.
+        self._subnet_ips: dict[str, Iterator[str]] = {}
+
+    def _address(self, subnet_id: Any) -> str:
+        pool = self._subnet_ips.get(subnet_id) if isinstance(subnet_id, str) else None
+        return next(pool) if pool is not None else next(self._ips)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         kind = args.typ.rsplit(":", 1)[-1]
         rid = f"{kind.lower()}-{args.name}"
         outputs = dict(args.inputs)
-        if kind == "Port":
-            fixed = [f.get("ipAddress") for f in args.inputs.get("fixedIps") or []]
-            outputs["allFixedIps"] = [ip or next(self._ips) for ip in fixed] or [next(self._ips)]
+        if kind == "Subnet" and args.inputs.get("cidr"):
+            hosts = ipaddress.IPv4Network(args.inputs["cidr"]).hosts()
+            self._subnet_ips[rid] = (str(ip) for ip in itertools.islice(hosts, 199, None))
+        elif kind == "Port":
+            fixed = [
+                f.get("ipAddress") or self._address(f.get("subnetId"))
+                for f in args.inputs.get("fixedIps") or []
+            ]
+            outputs["allFixedIps"] = fixed or [next(self._ips)]
         elif kind == "LoadBalancer":
-            outputs.update(vipAddress=next(self._ips), vipPortId=f"{rid}-vip-port")
+            outputs.update(
+                vipAddress=self._address(args.inputs.get("vipSubnetId")),
+                vipPortId=f"{rid}-vip-port",
+            )
         elif kind == "FloatingIp":
-            outputs["address"] = f"203.0.113.{next(self._public)}"
+            # 198.18.0.0/15 (RFC 2544): never one of a stack's carrier or admin ranges.
+            outputs["address"] = f"198.18.0.{next(self._public)}"
         elif kind == "Instance":
             outputs["accessIpV4"] = next(self._ips)
+        elif kind == "ApplicationCredential":
+            outputs["secret"] = PLACEHOLDER
         if args.custom:
             inputs = {k: _unwrap(v) for k, v in args.inputs.items()}
             secret = frozenset(k for k, v in args.inputs.items() if _is_secret(v))

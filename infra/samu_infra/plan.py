@@ -9,7 +9,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from samu_infra.guardrails import RuleResult
-from samu_infra.inventory import Declared
+from samu_infra.install_facts import (
+    cluster_installs,
+    edge_media,
+    recording_store,
+    render_edge_and_store,
+    render_installs,
+)
+from samu_infra.inventory import Declared, Inventory
 from samu_infra.labels import TIERS
 
 REGIONAL = "regional"
@@ -83,6 +90,9 @@ def plan_document(
         "resourceCount": len(resources),
         "byType": dict(sorted(Counter(r.type for r in resources).items())),
         "summary": summarize(resources, zones),
+        "clusterInstalls": cluster_installs(Inventory(resources)),
+        "edgeMedia": edge_media(Inventory(resources)),
+        "recordingStore": recording_store(Inventory(resources)),
         "guardrails": [g.as_dict() for g in guardrails],
         "passed": all(g.passed for g in guardrails),
         "outputs": {
@@ -113,6 +123,9 @@ def render_text(doc: dict[str, Any]) -> str:
         lines.append(f"{title}: {s['totals'][zone]} resources")
         for tier, counter in tiers.items():
             lines.append(f"  {tier:<17} {_counts(counter)}")
+    lines += ["", *render_installs(doc.get("clusterInstalls") or {})]
+    if "edgeMedia" in doc:
+        lines += render_edge_and_store(doc["edgeMedia"], doc["recordingStore"])
     lines += ["", "Guardrails:"]
     for g in doc["guardrails"]:
         lines.append(f"  [{'pass' if g['passed'] else 'FAIL'}] {g['rule']}: {g['description']}")

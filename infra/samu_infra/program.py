@@ -42,10 +42,16 @@ def build(cfg: StackConfig, project_root: Path = PROJECT_ROOT) -> dict[str, pulu
     rac = OracleRac(
         "oracle-rac", cfg, tenancy, config.require_secret("oracleAdminPassword"), opts=opts
     )
-    RecordingStore("recordings", cfg, tenants, opts=opts)
+    recordings = RecordingStore("recordings", cfg, tenants, opts=opts)
     operator_cluster = clusters[cfg.operator.cluster]
     operator = OperatorRelease(
-        "samu-operator", cfg, operator_cluster.kubeconfig, tenants, project_root, opts=opts
+        "samu-operator",
+        cfg,
+        operator_cluster.kubeconfig,
+        tenants,
+        project_root,
+        store_data=recordings.secret_data,
+        opts=opts,
     )
     # The config check guarantees the operator's cluster has the SIP edge load balancer,
     # and edge.tls holds secure certificate and key unless another tool writes the Secret.
@@ -60,6 +66,7 @@ def build(cfg: StackConfig, project_root: Path = PROJECT_ROOT) -> dict[str, pulu
         operator_cluster.sip_address,
         project_root,
         tls=edge_tls,
+        store_data=recordings.secret_data,
         opts=opts,
     )
     outputs: dict[str, pulumi.Output] = {
@@ -71,6 +78,9 @@ def build(cfg: StackConfig, project_root: Path = PROJECT_ROOT) -> dict[str, pulu
         outputs[f"{name}Kubeconfig"] = cluster.kubeconfig
         if cluster.spec.sip_edge:
             outputs[f"{name}SipEdgeAddress"] = cluster.sip_address
+            outputs[f"{name}MediaAddresses"] = pulumi.Output.all(**cluster.media_addresses).apply(
+                dict
+            )
     return outputs
 
 

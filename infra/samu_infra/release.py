@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes.core.v1 import Namespace, Secret
 
+from samu_infra import store
 from samu_infra.config import StackConfig
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, SamuTenant
 
@@ -25,23 +27,51 @@ class OperatorRelease(pulumi.ComponentResource):
         kubeconfig: pulumi.Output[str],
         tenants: list[SamuTenant],
         project_root: Path,
+        store_data: pulumi.Output[dict[str, str]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``store_data``: the recording store's credential (store.py), written as the Secret
+        the operator's pods get as environment, before the release (so the first pods have it)."""
         super().__init__("samu:infra:OperatorRelease", name, None, opts)
         op = cfg.operator
         self.provider = k8s.Provider(
             f"{op.cluster}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=self)
         )
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        # Namespace, store Secret, then the release: the Secret must exist in the namespace
+        # before the operator's first pods start (Helm would create the namespace too late).
+        namespace = Namespace(
+            op.namespace,
+            metadata={"name": op.namespace, "labels": {"samu-platform.io/managed-by": "pulumi"}},
+            opts=k8s_opts,
+        )
+        after: list[pulumi.Resource] = [namespace]
+        if store_data is not None:
+            secret_name = (op.values.get("recordingStore") or {}).get(
+                "secretName", store.SECRET_NAME
+            )
+            after.append(
+                Secret(
+                    f"{op.namespace}-{secret_name}",
+                    metadata={
+                        "name": secret_name,
+                        "namespace": namespace.metadata["name"],
+                        "labels": {"samu-platform.io/managed-by": "pulumi"},
+                    },
+                    type="Opaque",
+                    string_data=pulumi.Output.secret(store_data),
+                    opts=k8s_opts,
+                )
+            )
         self.release = k8s.helm.v3.Release(
             "samu-operator",
             name="samu-operator",
             chart=str(project_root / op.chart),
-            namespace=op.namespace,
-            create_namespace=True,
+            namespace=namespace.metadata["name"],
+            create_namespace=False,
             atomic=True,
             values=dict(op.values),
-            opts=k8s_opts,
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=after)),
         )
         self.tenants = [
             k8s.apiextensions.CustomResource(

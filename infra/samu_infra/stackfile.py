@@ -15,9 +15,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from samu_infra.address_rules import address_issues
 from samu_infra.addressing import MAX_ZONES
 from samu_infra.config import EEA, PROJECT, QUALIFIED_REGIONS, StackConfig
 from samu_infra.edge import edge_issues
+from samu_infra.zones import tenant_zone_issues
 from samu_operator.model.errors import tenant_errors
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, tenant_name_for
 
@@ -196,6 +198,7 @@ def _check_network(cfg: StackConfig) -> list[ConfigIssue]:
                         "0.0.0.0/0 opens the tenancy to the whole internet: list the exact ranges",
                     )
                 )
+    issues += [ConfigIssue(f"{PREFIX}{key}", msg) for key, msg in address_issues(cfg)]
     return issues
 
 
@@ -259,15 +262,10 @@ def _check_tenants(cfg: StackConfig) -> list[ConfigIssue]:
                     f"{cfg.recordings.replicated_zones}: lower it or choose a wider policy",
                 )
             )
-        zones = (entry.get("pbx") or {}).get("zones") or []
-        for j, zone in enumerate(zones if isinstance(zones, list) else []):
-            if zone not in cfg.zones:
-                issues.append(
-                    ConfigIssue(
-                        f"{key}.pbx.zones[{j}]",
-                        f"{zone!r} is not a zone of this stack: use one of {cfg.zones}",
-                    )
-                )
+        issues += [
+            ConfigIssue(f"{key}.{path}", msg)
+            for path, msg in tenant_zone_issues(entry, cfg.zones, "this stack")
+        ]
     return issues
 
 

@@ -27,6 +27,7 @@ from samu_infra.labels import (
     metadata,
     tags,
 )
+from samu_infra.mirror import ARTIFACTS_PORT, REGISTRY_PORT, stack_mirror
 
 SSH = 22
 SIP_TLS = 5061
@@ -142,6 +143,7 @@ class Tenancy(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.cfg = cfg
         self.plan = plan
+        self.mirror = stack_mirror(cfg, plan)
         self.image_id = openstack.images.get_image_output(
             name=cfg.cloud.image, most_recent=True, opts=pulumi.InvokeOptions(parent=self)
         ).id
@@ -227,6 +229,9 @@ class Tenancy(pulumi.ComponentResource):
         peer_rules("nodes", self.sg_nodes, ssh=False, parent=self)
         # Outbound (RKE2 artefacts, image registry, DNS, NTP) leaves through the router's SNAT;
         # egress filtering beyond this is the provider firewall's or an egress proxy's job.
+        # The bastion serves the mirror (artifacts, images) to every node: from the supernet.
+        for port in (ARTIFACTS_PORT, REGISTRY_PORT):
+            ingress(f"mirror-{port}", self.sg_bastion, port, cidr=net.supernet, parent=self)
         egress("bastion-out", self.sg_bastion, cidr="0.0.0.0/0", parent=self)
         egress("nodes-out", self.sg_nodes, cidr="0.0.0.0/0", parent=self)
         for port in (6443, 9345):  # API and RKE2 supervisor: internal callers and the LB only
@@ -244,6 +249,23 @@ class Tenancy(pulumi.ComponentResource):
             "sip-edge-nodes", "sip-edge", f"SIP-TLS node port {node_port} from the SIP edge LB"
         )
         ingress("sip-tls-nodeport-lb", self.sg_sip_nodes, node_port, cidr=net.supernet, parent=self)
+        # The edge nodes' media: the carrier sends RTP straight to each edge node's floating
+        # IP (cluster.py), on the edge's RTP range, from the carrier's ranges only.
+        rtp = self.cfg.edge.rtp_port_range
+        self.sg_media = self._group(
+            "sip-edge-media",
+            "sip-edge",
+            f"RTP {rtp.min}-{rtp.max}/udp from the carrier ranges only",
+        )
+        for i, cidr in enumerate(net.carrier_cidrs):
+            ingress(
+                f"rtp-carrier-{i}",
+                self.sg_media,
+                (rtp.min, rtp.max),
+                protocol="udp",
+                cidr=cidr,
+                parent=self,
+            )
 
     def _bastion(self) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -251,7 +273,12 @@ class Tenancy(pulumi.ComponentResource):
         port = openstack.networking.Port(
             "bastion",
             network_id=self.admin.network.id,
-            fixed_ips=[openstack.networking.PortFixedIpArgs(subnet_id=self.admin.subnet.id)],
+            # Fixed: the nodes' cloud-init names the mirror by this address before any DNS.
+            fixed_ips=[
+                openstack.networking.PortFixedIpArgs(
+                    subnet_id=self.admin.subnet.id, ip_address=self.mirror.address
+                )
+            ],
             security_group_ids=[self.sg_bastion.id],
             tags=tags("admin", zone),
             opts=child,
@@ -263,7 +290,9 @@ class Tenancy(pulumi.ComponentResource):
             key_pair=self.keypair.name,
             block_devices=boot_volume(self.image_id, 20, self.volume_type.name),
             networks=[openstack.compute.InstanceNetworkArgs(port=port.id)],
-            user_data=cloudinit.bastion(admin_cidrs=list(self.cfg.network.admin_cidrs)),
+            user_data=cloudinit.bastion(
+                admin_cidrs=list(self.cfg.network.admin_cidrs), mirror=self.mirror
+            ),
             metadata=metadata("admin", zone),
             opts=child,
         )

@@ -4,8 +4,10 @@ import copy
 from collections.abc import Callable
 
 import pytest
+import yaml
 
 from samu_infra import guardrails as g
+from samu_infra.addons import MANIFESTS_DIR, storage_class
 from samu_infra.inventory import Declared, Inventory
 from samu_infra.labels import ENCRYPTION_SPEC_KEY
 
@@ -75,12 +77,38 @@ def compliant() -> list[Declared]:
                      "type": "NodePort", "nodePorts": {"sipTls": 30561},
                      "externalTrafficPolicy": "Local"}}}),
     ]  # fmt: skip
+    out += [
+        res("networking/secGroup", "media", tags=["samu-tier=sip-edge", "samu-role=sip-edge-media"]),
+        res("networking/secGroupRule", "rtp-0", direction="ingress", protocol="udp",
+            portRangeMin=40000, portRangeMax=49999, remoteIpPrefix="198.51.100.0/26",
+            securityGroupId="secgroup-media"),
+        res("networking/port", "w-a", tags=["samu-tier=k8s-worker"],
+            securityGroupIds=["secgroup-nodes", "secgroup-media"]),
+        res("networking/floatingIp", "w-a-media", tags=["samu-tier=sip-edge", "samu-traffic=rtp"]),
+        res("networking/floatingIpAssociate", "w-a-media", portId="port-w-a",
+            floatingIp="198.18.0.7"),
+    ]  # fmt: skip
     for zone in ZONES:
-        out.append(server(f"cp-{zone}", zone, "k8s-control", **{"samu-cluster": "t"}))
-        out.append(
-            server(f"w-{zone}", zone, "k8s-worker", "servergroup-soft", **{"samu-cluster": "t"})
+        cp = server(f"cp-{zone}", zone, "k8s-control", **{"samu-cluster": "t"})
+        out.append(Declared(cp.type, cp.name, cp.id, {**cp.inputs, "userData": cp_user_data()}))
+        worker = server(
+            f"w-{zone}", zone, "k8s-worker", "servergroup-soft", **{"samu-cluster": "t"}
         )
+        config = {"node-label": ["samu-platform.io/media-address=198.18.0.7"]}
+        files = [{"path": "/etc/rancher/rke2/config.yaml", "content": yaml.safe_dump(config)}]
+        out.append(
+            Declared(worker.type, worker.name, worker.id, {
+                **worker.inputs, "networks": [{"port": f"port-w-{zone}"}],
+                "userData": "#cloud-config\n" + yaml.safe_dump({"write_files": files})})
+        )  # fmt: skip
     return out
+
+
+def cp_user_data(volume_type: str = "enc", extra_command: str = "true") -> str:
+    """A control-plane node's cloud-init: the encrypted class in RKE2's manifests directory."""
+    manifest = yaml.safe_dump(storage_class(volume_type, ZONES))
+    files = [{"path": f"{MANIFESTS_DIR}/samu-storageclass.yaml", "content": manifest}]
+    return "#cloud-config\n" + yaml.safe_dump({"write_files": files, "runcmd": [extra_command]})
 
 
 def edit(resources: list[Declared], name: str, kind: str, **inputs) -> list[Declared]:
@@ -167,6 +195,24 @@ FAILING: list[tuple[str, Change, str]] = [
     ("sip-edge-path", lambda rs: drop(rs, "sip-nodeport", "SecGroupRule"),
      "no security group rule admits node port 30561"),
     ("sip-edge-path", lambda rs: drop(rs, "sip-a", "Member"), "has no members"),
+    ("rtp-media-path",
+     lambda rs: edit(rs, "rtp-0", "SecGroupRule", remoteIpPrefix="192.0.2.0/28"),
+     "no rule admits RTP 40000-49999/udp from carrier range 198.51.100.0/26"),
+    ("rtp-media-path",
+     lambda rs: edit(rs, "w-a-media", "FloatingIpAssociate", floatingIp="198.18.0.99"),
+     "does not label its media address"),
+    ("rtp-media-path", lambda rs: edit(rs, "w-a", "Port", securityGroupIds=["secgroup-nodes"]),
+     "without the media group"),
+    ("installs-from-tenancy",
+     lambda rs: edit(rs, "cp-b", "Instance",
+                     userData=cp_user_data(extra_command="curl -sfL https://get.rke2.io | sh -")),
+     "cp-b's cloud-init fetches https://get.rke2.io"),
+    ("recordings-storage-encrypted",
+     lambda rs: edit(rs, "cp-a", "Instance", userData=cp_user_data("__DEFAULT__")),
+     "bind it to an encrypted volume type"),
+    ("recordings-storage-encrypted",
+     lambda rs: [*rs, Declared("pulumi:providers:kubernetes", "other-k8s", "k")],
+     "which cluster other does not declare"),
 ]  # fmt: skip
 
 

@@ -133,7 +133,13 @@ def test_no_floating_ip_reaches_a_database_or_control_plane_node(stack):
         (t or lbs[f.inputs["portId"]]).name
         for t, f in zip(targets, inv.of_kind("FloatingIpAssociate"), strict=True)
     )
-    assert names == sorted(["bastion", "telephony-sip-edge"])
+    # The bastion, the SIP edge LB, and each edge node's media address (telephony workers).
+    workers = sorted(
+        p.name
+        for p in inv.of_kind("Port")
+        if p.tier == "k8s-worker" and p.marks().get("samu-cluster") == "telephony"
+    )
+    assert names == sorted(["bastion", "telephony-sip-edge", *workers])
     db_ports = {p.id for p in inv.of_kind("Port") if p.tier in ("database", "database-standby")}
     assert not db_ports & {f.inputs["portId"] for f in inv.of_kind("FloatingIpAssociate")}
 

@@ -35,8 +35,8 @@ def test_defaults_fill_what_a_small_centre_leaves_out(samu30):
 
 
 def test_zone_order_puts_preferred_zones_first_then_the_others(samu30):
-    samu30["spec"]["failover"]["preferredZones"] = ["c"]
-    assert validate_tenant(samu30).spec.zone_order == ["c", "a", "b"]
+    samu30["spec"]["failover"]["preferredZones"] = ["fr-par-1c"]
+    assert validate_tenant(samu30).spec.zone_order == ["fr-par-1c", "fr-par-1a", "fr-par-1b"]
 
 
 def test_vital_queue_is_the_one_served_first(samu30):
@@ -53,7 +53,7 @@ def test_round_trip_through_camel_case_keeps_everything(samu30):
     assert again == tenant
     dumped = tenant.model_dump(by_alias=True)
     assert dumped["spec"]["capacity"]["maxConcurrentCalls"] == 120
-    assert dumped["spec"]["failover"]["preferredZones"] == ["a", "b", "c"]
+    assert dumped["spec"]["failover"]["preferredZones"] == ["fr-par-1a", "fr-par-1b", "fr-par-1c"]
 
 
 def test_status_keeps_keys_it_does_not_know(samu30):

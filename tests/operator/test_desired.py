@@ -77,10 +77,13 @@ def test_expected_objects_for_three_zones():
             ("Service", "pbx-active"),
             *[
                 (k, f"{p}-{z}")
-                for z in "abc"
+                for z in ("fr-par-1a", "fr-par-1b", "fr-par-1c")
                 for k, p in (("StatefulSet", "pbx"), ("Service", "pbx"))
             ],
-            *[("PersistentVolumeClaim", f"recordings-{z}") for z in "abc"],
+            *[
+                ("PersistentVolumeClaim", f"recordings-{z}")
+                for z in ("fr-par-1a", "fr-par-1b", "fr-par-1c")
+            ],
         ]
     )
     assert objects("samu-30")[0]["kind"] == "Namespace", "the Namespace is created first"

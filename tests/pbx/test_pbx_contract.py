@@ -157,7 +157,7 @@ def test_the_shipper_sidecar_follows_the_recordings_contract():
         "SAMU_SHIPPER_SPOOL": "/var/spool/asterisk/recordings",
         "SAMU_SHIPPER_STATE": contract.SHIPPER_STATE_DIR,
         "SAMU_SHIPPER_TENANT": "samu-30",
-        "SAMU_SHIPPER_ZONE": "a",
+        "SAMU_SHIPPER_ZONE": "fr-par-1a",
         "SAMU_SHIPPER_METRICS_PORT": "9102",
     }
     # The store's credentials; optional, so that a missing Secret never keeps a PBX down.
@@ -236,7 +236,7 @@ def test_the_abandoned_call_reader_reads_asterisks_queue_log_and_alone_holds_a_t
         == contract.QUEUE_LOG
         == f"{contract.DIRECTORIES['astlogdir']}/queue_log"
     )
-    assert (env["SAMU_TENANT"], env["SAMU_ZONE"]) == ("samu-30", "a")
+    assert (env["SAMU_TENANT"], env["SAMU_ZONE"]) == ("samu-30", "fr-par-1a")
     logs = {
         c["name"]: next(m for m in c["volumeMounts"] if m["mountPath"] == contract.LOG_DIR)
         for c in (reader, _container(pod, "asterisk"))

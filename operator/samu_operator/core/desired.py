@@ -10,6 +10,7 @@ the metadata and ports every object shares in ``meta``.
 """
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from samu_operator.core import asterisk, labels, pbx_pod, positions, rollout
@@ -33,6 +34,25 @@ ACTIVE_SERVICE = "pbx-active"
 SERVICE_ACCOUNT = "pbx"
 #: The rendered files only a restart applies (the others are reloaded: pbx_contract).
 RESTART_FILES = tuple(f for f, c in contract.RELOAD_COMMANDS.items() if c == "restart")
+#: The StorageClass of the recording volumes: the platform's encrypted, zone-aware class
+#: (infra/samu_infra/addons.py declares it on every cluster). Another cluster may name its
+#: own through the operator's environment (STORAGE_CLASS_ENV, chart ``operator.extraEnv``).
+STORAGE_CLASS = "samu-encrypted"
+STORAGE_CLASS_ENV = "SAMU_STORAGE_CLASS"
+#: The recording store's credential (the shipper's contract): the operator copies it into
+#: each tenant's namespace from its own environment, where the kubelet injects it from the
+#: Secret of the same name in the operator's namespace (chart ``recordingStore.secretName``).
+#: So the operator writes this Secret but never reads one through the API (its RBAC has no
+#: get/list/watch on Secrets).
+STORE_SECRET_NAME = "samu-recordings-store"
+STORE_SECRET_KEYS = (
+    "OS_AUTH_URL",
+    "OS_AUTH_TYPE",
+    "OS_APPLICATION_CREDENTIAL_ID",
+    "OS_APPLICATION_CREDENTIAL_SECRET",
+    "OS_REGION_NAME",
+    "SAMU_RECORDINGS_STORAGE_POLICY",
+)
 
 
 @dataclass(frozen=True)
@@ -200,19 +220,39 @@ def ledger_binding(tenant: str) -> Obj:
     }
 
 
+def store_data_from(env: Mapping[str, str]) -> dict[str, str] | None:
+    """The store Secret's data from an environment; None unless every key is set."""
+    data = {k: env[k] for k in STORE_SECRET_KEYS if env.get(k)}
+    return data if len(data) == len(STORE_SECRET_KEYS) else None
+
+
+def recordings_store_secret(tenant: str, data: Mapping[str, str]) -> Obj:
+    """The tenant's copy of the store credential, for its PBX's shipper (``envFrom``)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": object_meta(tenant, STORE_SECRET_NAME),
+        "type": "Opaque",
+        "stringData": {k: str(data[k]) for k in STORE_SECRET_KEYS},
+    }
+
+
 def config_map(tenant: str, spec: SamuTenantSpec) -> Obj:
     meta = object_meta(tenant, CONFIG_NAME)
     data = asterisk.render(tenant, spec)
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
 
 
-def recordings_pvc(tenant: str, spec: SamuTenantSpec, zone: str) -> Obj:
+def recordings_pvc(
+    tenant: str, spec: SamuTenantSpec, zone: str, storage_class: str = STORAGE_CLASS
+) -> Obj:
     meta = object_meta(tenant, recordings_name(zone), **{labels.ZONE: zone})
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
         "metadata": meta,
         "spec": {
+            "storageClassName": storage_class,
             "accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": f"{recording_size_gi(spec)}Gi"}},
         },
@@ -346,8 +386,14 @@ def desired_objects(
     uid: str | None = None,
     sip_password: str | None = None,
     position_key: str | None = None,
+    storage_class: str = STORAGE_CLASS,
+    store_data: Mapping[str, str] | None = None,
 ) -> list[Obj]:
-    """Every object of the tenant, in the order to create them (Namespace first)."""
+    """Every object of the tenant, in the order to create them (Namespace first).
+
+    ``store_data`` (the operator's copy of the store credential) adds the tenant's
+    ``samu-recordings-store`` Secret; None (``samuctl tenant render``) leaves it out.
+    """
     name, spec = tenant.name, tenant.spec
     epoch = tenant.status.epoch if tenant.status else 0
     owned = [
@@ -358,12 +404,13 @@ def desired_objects(
         ledger_binding(name),
         sip_secret(name, sip_password),
         position_key_secret(name, position_key),
+        *([recordings_store_secret(name, store_data)] if store_data else []),
         config_map(name, spec),
         *[statefulset(name, spec, zone) for zone in spec.pbx.zones],
         *services(name, spec, epoch),
         pod_disruption_budget(name),
     ]
-    pvcs = [recordings_pvc(name, spec, zone) for zone in spec.pbx.zones]
+    pvcs = [recordings_pvc(name, spec, zone, storage_class) for zone in spec.pbx.zones]
     return [namespace(name), *pvcs, *[_owned(obj, name, uid) for obj in owned]]
 
 

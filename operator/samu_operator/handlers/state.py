@@ -9,6 +9,7 @@ replacing ``failover_facts`` (see ``set_failover_facts``).
 
 import datetime
 import json
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -16,7 +17,12 @@ from typing import Any
 
 from samu_operator import kube
 from samu_operator.core import labels
-from samu_operator.core.desired import desired_objects
+from samu_operator.core.desired import (
+    STORAGE_CLASS,
+    STORAGE_CLASS_ENV,
+    desired_objects,
+    store_data_from,
+)
 from samu_operator.core.status import Problem, StatusFacts, ZoneFact, same_status, status_patch
 from samu_operator.model import SamuTenant
 from samu_operator.model.errors import tenant_errors
@@ -113,6 +119,8 @@ def desired_for(tenant: SamuTenant, body: Mapping[str, Any]) -> list[Obj]:
                 uid=meta.get("uid"),
                 sip_password=secrets.token_urlsafe(24),
                 position_key=secrets.token_urlsafe(32),
+                storage_class=os.environ.get(STORAGE_CLASS_ENV) or STORAGE_CLASS,
+                store_data=store_data_from(os.environ),
             )
         return _cache[key]
 

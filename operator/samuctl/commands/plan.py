@@ -40,8 +40,33 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         default=Path("."),
         help="directory holding stacks/ and helm/ (default: the current directory)",
     )
+    parser.add_argument(
+        "--swift-capabilities",
+        type=Path,
+        metavar="FILE",
+        help="JSON of the provider's Swift /info ('swift capabilities --json'): refuse the "
+        "stack (exit 2) unless recordings.storagePolicy is one of its published policies",
+    )
     add_output_flag(parser)
     parser.set_defaults(func=_plan)
+
+
+def _store_policy_refused(path: Path, cfg: object) -> bool:
+    """True (after printing why) when the Swift capabilities do not publish the policy."""
+    import json
+
+    from samu_infra.stackfile import PREFIX
+    from samu_infra.store_policy import policy_issues
+
+    try:
+        capabilities = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"--swift-capabilities {path}: not a readable JSON file ({exc})", file=sys.stderr)
+        return True
+    issues = policy_issues(capabilities, cfg)  # type: ignore[arg-type]
+    for key, message in issues:
+        print(f"{PREFIX}{key}: {message}", file=sys.stderr)
+    return bool(issues)
 
 
 def _stack_name(path: Path) -> str:
@@ -69,6 +94,8 @@ def _plan(args: argparse.Namespace) -> int:
         print(f"{exc.source}: invalid stack config, nothing was declared:", file=sys.stderr)
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)
+        return 2
+    if args.swift_capabilities is not None and _store_policy_refused(args.swift_capabilities, cfg):
         return 2
 
     from samu_infra.runner import plan

@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from samuctl.commands.output import add_output_flag, print_data
 
@@ -17,6 +18,18 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "Exit 0 when all are valid, 1 otherwise, with each error named by file and field.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="SamuTenant YAML file(s)")
+    validate.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="also check the tenants' zones against stack NAME (stacks/Pulumi.NAME.yaml): "
+        "each must be a zone its nodes are labelled with (topology.kubernetes.io/zone)",
+    )
+    validate.add_argument(
+        "--project-root",
+        type=Path,
+        default=Path("."),
+        help="directory holding stacks/ (default: the current directory)",
+    )
     add_output_flag(validate)
     validate.set_defaults(func=_validate)
 
@@ -32,10 +45,31 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     render.set_defaults(func=_render)
 
 
+def _stack_zone_errors(results: list, stack: str, root: Path) -> int:
+    """Add each valid tenant's zone errors against the stack; 2 when the stack is unreadable."""
+    from samu_infra.stackfile import ConfigError, load_stack_file, stack_path
+    from samu_infra.zones import tenant_zone_issues
+    from samu_operator.model.errors import FieldError
+
+    try:
+        cfg = load_stack_file(stack_path(root, stack), root)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    for r in results:
+        if r.tenant is not None:
+            spec = r.tenant.spec.model_dump(by_alias=True, mode="json")
+            for path, message in tenant_zone_issues(spec, cfg.zones, f"stack {stack}"):
+                r.errors.append(FieldError(f"spec.{path}", message))
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     from samu_operator.tenantfiles import check_files
 
     results = check_files(args.files)
+    if args.stack and _stack_zone_errors(results, args.stack, args.project_root):
+        return 2
     if args.output == "json":
         print_data([r.as_dict() for r in results], "json")
     else:
