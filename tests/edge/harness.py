@@ -6,6 +6,7 @@ directory, and is stopped by the object that started it (by its own pid).
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -77,6 +78,8 @@ class Kamailio:
     sip_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    #: the key signing the edge's Record-Route (the chart's Secret), new for every edge
+    rr_key: str = field(default_factory=lambda: secrets.token_hex(32))
 
     @property
     def files(self) -> EdgeFiles:
@@ -123,7 +126,10 @@ class Kamailio:
             if not path.exists():
                 raise FileNotFoundError(f"write {path} before starting Kamailio")
         with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+            env = {**os.environ, "SAMU_EDGE_RR_KEY": self.rr_key}
+            self.proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
+            )
 
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
