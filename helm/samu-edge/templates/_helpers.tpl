@@ -187,3 +187,8 @@ seccompProfile:
 - {{ printf "--timeout=%d" (int $m.mediaTimeoutSeconds) | quote }}
 - {{ printf "--num-threads=%d" (int $m.threads) | quote }}
 {{- end -}}
+
+{{/* The Secret holding the Record-Route signing key (sip.routeKeySecretName, else the chart's). */}}
+{{- define "samu-edge.routeKeySecret" -}}
+{{- .Values.sip.routeKeySecretName | default (printf "%s-route-key" (include "samu-edge.fullname" .)) -}}
+{{- end }}
