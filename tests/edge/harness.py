@@ -5,6 +5,7 @@ directory, and is stopped by the object that started it (by its own pid).
 """
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from samu_operator.edge.files import EdgeFiles
 from samu_operator.edge.rpc import KamailioRpc, RpcError
@@ -113,6 +115,8 @@ class Kamailio:
         }
         # -x/-X tlsf: the memory managers the chart runs Kamailio with (see its _helpers.tpl)
         cmd = ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-x", "tlsf", "-X", "tlsf"]
+        # one JSON record a line, as the chart runs it (see log_records)
+        cmd += ["--log-engine=json:M"]
         cmd += ["-m", str(self.shm_mb), "-M", "16"]
         cmd += ["-P", str(run / "kamailio.pid")]
         for name, value in params.items():
@@ -146,6 +150,18 @@ class Kamailio:
     def stop(self) -> None:
         if self.proc is not None:
             _stop(self.proc)
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """Kamailio's log records (one JSON document a line: --log-engine=json); the few lines
+        it prints before logging starts (its listeners) are left out."""
+        records = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                records.append(json.loads(line))
+        return records
+
+    def log_messages(self) -> list[str]:
+        return [record["message"] for record in self.log_records()]
 
     def dispatcher_flags(self) -> dict[str, str]:
         """URI -> dispatcher flags as Kamailio sees them now (A active, I inactive, D disabled,
