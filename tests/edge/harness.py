@@ -5,7 +5,9 @@ directory, and is stopped by the object that started it (by its own pid).
 """
 
 import contextlib
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -14,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from samu_operator.edge.files import EdgeFiles
 from samu_operator.edge.rpc import KamailioRpc, RpcError
@@ -77,6 +80,8 @@ class Kamailio:
     sip_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    #: the key signing the edge's Record-Route (the chart's Secret), new for every edge
+    rr_key: str = field(default_factory=lambda: secrets.token_hex(32))
 
     @property
     def files(self) -> EdgeFiles:
@@ -110,6 +115,8 @@ class Kamailio:
         }
         # -x/-X tlsf: the memory managers the chart runs Kamailio with (see its _helpers.tpl)
         cmd = ["kamailio", "-f", str(self.cfg), "-DD", "-E", "-x", "tlsf", "-X", "tlsf"]
+        # one JSON record a line, as the chart runs it (see log_records)
+        cmd += ["--log-engine=json:M"]
         cmd += ["-m", str(self.shm_mb), "-M", "16"]
         cmd += ["-P", str(run / "kamailio.pid")]
         for name, value in params.items():
@@ -123,7 +130,10 @@ class Kamailio:
             if not path.exists():
                 raise FileNotFoundError(f"write {path} before starting Kamailio")
         with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+            env = {**os.environ, "SAMU_EDGE_RR_KEY": self.rr_key}
+            self.proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
+            )
 
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
@@ -140,6 +150,18 @@ class Kamailio:
     def stop(self) -> None:
         if self.proc is not None:
             _stop(self.proc)
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """Kamailio's log records (one JSON document a line: --log-engine=json); the few lines
+        it prints before logging starts (its listeners) are left out."""
+        records = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                records.append(json.loads(line))
+        return records
+
+    def log_messages(self) -> list[str]:
+        return [record["message"] for record in self.log_records()]
 
     def dispatcher_flags(self) -> dict[str, str]:
         """URI -> dispatcher flags as Kamailio sees them now (A active, I inactive, D disabled,

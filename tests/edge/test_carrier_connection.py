@@ -160,7 +160,9 @@ def test_a_lost_carrier_connection_fails_at_once_is_counted_and_never_reopened(
     assert reply.startswith("SIP/2.0 477"), reply  # tm: could not send to the next hop
     assert elapsed < 3.5, f"the PBX waited {elapsed:.1f}s (the carrier's timer is 4 s)"
     assert 'samu_edge_carrier_unreachable_total{samu="samu-30"} 1' in lab.metrics()
-    assert "SAMU-CARRIER-UNREACHABLE BYE of samu-30" in lab.edge.log.read_text()
+    assert any(
+        m.startswith("SAMU-CARRIER-UNREACHABLE BYE of samu-30") for m in lab.edge.log_messages()
+    )
 
 
 def dead_pbx_records(path: CarrierPath, timeout: float = 15.0) -> list[dict]:
@@ -205,7 +207,10 @@ def test_the_edges_own_bye_never_opens_a_connection_when_the_carriers_is_gone(
     # the call is on record for call-back, the BYE that was not sent is counted and logged
     assert dialog.call_id in lab.edge.files.dropped.read_text()
     assert 'samu_edge_carrier_unreachable_total{samu="samu-30"} 1' in lab.metrics()
-    assert "SAMU-CARRIER-UNREACHABLE edge's own BYE of samu-30" in lab.edge.log.read_text()
+    assert any(
+        m.startswith("SAMU-CARRIER-UNREACHABLE edge's own BYE of samu-30")
+        for m in lab.edge.log_messages()
+    )
     # and the edge keeps serving: the carrier's new connection, a new call, to the standby
     carrier = TlsCarrier(path.amphora, path.carrier.cafile)
     try:
