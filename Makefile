@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := kamailio kamailio-extra-modules kamailio-tls-modules sip-tester rtpengine-daemon
+DEBIAN_PACKAGES := kamailio kamailio-extra-modules kamailio-tls-modules sip-tester rtpengine-daemon redis-server espeak-ng
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint setup debs crd clean
@@ -34,13 +34,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-# Kamailio, SIPp and rtpengine for the SIP edge and media tests, from Debian, only when missing.
+# Kamailio, SIPp and rtpengine for the SIP edge and media tests (Redis and espeak-ng for the call keeper's), from Debian, only when missing.
 debs:
 	@missing=""; \
 	command -v kamailio >/dev/null || missing="$$missing kamailio kamailio-extra-modules"; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
 	command -v rtpengine >/dev/null || missing="$$missing rtpengine-daemon"; \
 	dpkg -s kamailio-tls-modules >/dev/null 2>&1 || missing="$$missing kamailio-tls-modules"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
