@@ -32,8 +32,17 @@ def departments(n: int) -> list[str]:
     return codes[:n]
 
 
+EXAMPLE = REPO / "helm/samu-operator/examples/samu-30.yaml"
+
+
+def example_zones() -> tuple[str, ...]:
+    """The zones the example tenant names: the emulated cluster gets its nodes there, so that
+    renaming the example's zones cannot leave every tenant failing with ZoneNotFound."""
+    return tuple(yaml.safe_load(EXAMPLE.read_text())["spec"]["pbx"]["zones"])
+
+
 def tenant_docs(n: int) -> list[dict]:
-    base = yaml.safe_load((REPO / "helm/samu-operator/examples/samu-30.yaml").read_text())
+    base = yaml.safe_load(EXAMPLE.read_text())
     docs = []
     for i, dept in enumerate(departments(n)):
         doc = copy.deepcopy(base)
@@ -71,7 +80,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def run(n: int, timeout: float) -> int:
-    async with EmulatedCluster(zones=("a", "b", "c"), nodes_per_zone=2) as cluster:
+    async with EmulatedCluster(zones=example_zones(), nodes_per_zone=2) as cluster:
         env = dict(os.environ)
         env[kube.SERVER_ENV] = cluster.url
         env.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
