@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := kamailio kamailio-extra-modules kamailio-tls-modules sip-tester
+DEBIAN_PACKAGES := kamailio kamailio-extra-modules kamailio-tls-modules sip-tester rtpengine-daemon
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint setup debs crd clean
@@ -34,11 +34,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-# Kamailio and SIPp for the SIP edge tests, from Debian, only when missing.
+# Kamailio and SIPp for the SIP edge tests, rtpengine for the recording tests, from Debian,
+# only when missing.
 debs:
 	@missing=""; \
 	command -v kamailio >/dev/null || missing="$$missing kamailio kamailio-extra-modules"; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
+	command -v rtpengine >/dev/null || missing="$$missing rtpengine-daemon"; \
 	dpkg -s kamailio-tls-modules >/dev/null 2>&1 || missing="$$missing kamailio-tls-modules"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
