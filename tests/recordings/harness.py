@@ -80,12 +80,13 @@ class ShipperProcess:
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env, self.log_path = env, log_path
         self.proc: subprocess.Popen | None = None
+        self.metrics_port = _free_port()
 
     def start(self) -> ShipperProcess:
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "samu_recordings.shipper"],
-                env={**os.environ, "SAMU_SHIPPER_METRICS_PORT": str(_free_port()), **self.env},
+                env={**os.environ, **self.env, "SAMU_SHIPPER_METRICS_PORT": str(self.metrics_port)},
                 stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO),
             )  # fmt: skip
         return self
@@ -94,6 +95,15 @@ class ShipperProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
+
+    def metrics(self) -> dict[str, float]:
+        """The shipper's Prometheus text, as sample name -> value (labels dropped)."""
+        from urllib.request import urlopen
+
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).read().decode()
+        return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -126,9 +126,16 @@ def test_shipper_killed_mid_upload_resumes_without_gap_or_duplicate(swift, rtpen
         call.wait()
         call.hang_up()
         entry = wait_recorded(swift, call.call_id)
+        wait_for(
+            "the backlog to drain", lambda: second.metrics()["samu_recordings_backlog_bytes"] == 0
+        )
+        after_restart = second.metrics()
     finally:
         first.kill()
         second.stop()
+    # the journal let the second shipper resume: it did not ship the call again from its start
+    shipped_again = after_restart["samu_recordings_chunks_shipped_total"]
+    assert 0 < shipped_again < entry.chunks
     assert caller_markers(swift, entry) == list(range(8))
     data = assert_chunks_whole(swift, entry)
     assert sum(len(s) for s in rtp_sequences(data).values()) == 2 * call.sent
