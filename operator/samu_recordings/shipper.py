@@ -47,7 +47,8 @@ class Shipper:
         self.journal = Journal(config.state)
         self.local = threading.local()
         self.containers: set[str] = set()
-        self.unshipped_since: dict[str, float] = {}
+        #: Per recording, when its oldest audio not yet in the store was recorded.
+        self.pending_since: dict[str, float | None] = {}
         #: Progress of every recording seen, ahead of the journal when the disk is full.
         self.progress: dict[str, Progress] = {}
         self.disk_write_failed = False
@@ -127,16 +128,20 @@ class Shipper:
             return
         orphan = not rec.closed and time.time() - rec.mtime > self.config.idle_seconds
         finished = rec.closed or orphan
-        container = self.container(prog.container)
         with open(rec.path, "rb") as f:
             header = f.read(512)
             while True:
                 f.seek(prog.offset)
                 body = f.read(max(rec.size - prog.offset, 0))
+                self.pending_since[rec.key] = chunking.pending_since(
+                    rec.kind, header, body, prog.offset, rec.size, rec.mtime
+                )
                 end = self.chunk_end(rec, header, body, prog.offset, finished)
                 if end is None:
                     break
+                container = self.container(prog.container)
                 self.ship_chunk(rec, prog, container, header, body[: end - prog.offset])
+        container = self.container(prog.container)
         if finished:  # every whole packet/sample is in the store now
             if orphan:
                 sources.finalise_orphan_metadata(rec)
@@ -147,16 +152,20 @@ class Shipper:
         self, rec: sources.Recording, header: bytes, body: bytes, base: int, finished: bool
     ) -> int | None:
         seconds = self.config.chunk_seconds
+        now = time.time()
         if rec.kind == "pcap":
             return chunking.pcap_chunk_end(
-                header[: pcap.GLOBAL_HEADER], body, base, seconds, finished
+                header[: pcap.GLOBAL_HEADER], body, base, seconds, finished, now
             )
         try:
             data_offset = chunking.wav_data_offset(header)
         except (ValueError, IndexError):
             return None  # MixMonitor has not written its header yet
         channels = int.from_bytes(header[22:24], "little") or 1
-        return chunking.wav_chunk_end(rec.size, base, data_offset, 2 * channels, seconds, finished)
+        quiet = now - rec.mtime >= seconds
+        return chunking.wav_chunk_end(
+            rec.size, base, data_offset, 2 * channels, seconds, finished, quiet
+        )
 
     def ship_chunk(
         self, rec: sources.Recording, prog: Progress, container: str, header: bytes, data: bytes
@@ -226,7 +235,7 @@ class Shipper:
             rec.meta_path.unlink(missing_ok=True)
         self.journal.forget(prog.key)
         self.progress.pop(prog.key, None)
-        self.unshipped_since.pop(rec.key, None)
+        self.pending_since.pop(rec.key, None)
 
     def container(self, name: str) -> str:
         if name not in self.containers:
@@ -252,18 +261,13 @@ class Shipper:
         backlog = 0
         oldest = 0.0
         for rec in recs:
-            if not rec.path.exists():
-                continue
             prog = self.progress.get(rec.key)
-            pending = rec.size - (prog.offset if prog else 0)
-            if pending <= 0 and not rec.closed:
-                self.unshipped_since.pop(rec.key, None)
-                continue
-            backlog += max(pending, 0)
-            since = self.unshipped_since.setdefault(
-                rec.key, prog.shipped_at if prog and prog.shipped_at else rec.mtime
-            )
-            oldest = max(oldest, now - since)
+            backlog += max(rec.size - (prog.offset if prog else 0), 0)
+            since = self.pending_since.get(rec.key)
+            if since is None and prog is None:
+                since = rec.mtime  # never looked at yet (e.g. no metadata)
+            if since is not None:
+                oldest = max(oldest, now - since)
         try:
             st = os.statvfs(self.config.spool)
             free = st.f_bavail / st.f_blocks if st.f_blocks else 1.0

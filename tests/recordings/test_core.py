@@ -196,3 +196,25 @@ def test_alert_conditions():
 def test_config_errors_name_the_variable(env, field):
     with pytest.raises(ConfigError, match=field):
         from_env(env)
+
+
+def test_a_quiet_tail_is_closed_after_a_chunk_length():
+    data = pcapgen.call_pcap(0.5)  # half a second, then nothing (call on hold)
+    last = pcap.records(data[:24], data)[-1].time
+    assert chunking.pcap_chunk_end(data[:24], data, 0, 1.0, False, now=last + 0.3) is None
+    assert chunking.pcap_chunk_end(data[:24], data, 0, 1.0, False, now=last + 1.0) == len(data)
+    assert chunking.wav_chunk_end(44 + 8000, 0, 44, 2, 1.0, False, quiet=True) == 44 + 8000
+
+
+def test_pending_since_is_the_oldest_audio_not_in_the_store():
+    data = pcapgen.call_pcap(3, t0=1000.0)
+    recs = pcap.records(data[:24], data)
+    middle = recs[100]
+    assert (
+        chunking.pending_since("pcap", data[:24], data[middle.start :], middle.start, len(data), 0)
+        == middle.time
+    )
+    assert chunking.pending_since("pcap", data[:24], b"", len(data), len(data), 0) is None
+    head = pbx_wav_header()
+    # 2 s of samples unshipped in a file last written at t=50: the oldest was written at 48
+    assert chunking.pending_since("wav", head, b"", 44, 44 + 32000, 50.0) == 48.0

@@ -117,7 +117,16 @@ def test_shipper_killed_mid_upload_resumes_without_gap_or_duplicate(swift, rtpen
         call.play_in_background(8)
         wait_for(
             "chunks in flight",
-            lambda: len(objects(swift, naming.INFLIGHT_CONTAINER, "calls/")) >= 2,
+            lambda: (
+                len(
+                    [
+                        n
+                        for n in objects(swift, naming.INFLIGHT_CONTAINER, "calls/")
+                        if call.call_id in n
+                    ]
+                )
+                >= 2
+            ),
             60,
         )
         first.kill()
