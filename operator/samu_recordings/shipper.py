@@ -27,6 +27,8 @@ from samu_recordings.metrics import ShipperMetrics
 from samu_recordings.store import Store, StoreConfigError, StoreError
 
 log = logging.getLogger("samu_recordings.shipper")
+#: Concurrent server-side copies when a finished edge call's chunks move to its tenant.
+COPY_THREADS = 4
 
 
 class UnshippableError(ValueError):
@@ -47,6 +49,9 @@ class Shipper:
         self.journal = Journal(config.state)
         self.local = threading.local()
         self.containers: set[str] = set()
+        self.meta_cache: sources.MetaCache = {}
+        #: Per recording, (size, mtime) at the last look that found nothing to ship.
+        self.unchanged: dict[str, tuple[int, float]] = {}
         #: Per recording, when its oldest audio not yet in the store was recorded.
         self.pending_since: dict[str, float | None] = {}
         #: Progress of every recording seen, ahead of the journal when the disk is full.
@@ -57,7 +62,7 @@ class Shipper:
     # -- one look at the spool --------------------------------------------------------------
     def recordings(self) -> list[sources.Recording]:
         if self.config.source == "edge":
-            return sources.edge_recordings(self.config.spool)
+            return sources.edge_recordings(self.config.spool, self.meta_cache)
         return sources.pbx_recordings(self.config.spool, self.config.tenant or "")
 
     def tick(self, pool: ThreadPoolExecutor | None = None) -> None:
@@ -80,10 +85,10 @@ class Shipper:
             log.warning("store: %s (kept on disk, retried)", err)
         except UnshippableError as err:
             log.error("%s: %s (kept on disk)", rec.path, err)
-        except OSError as err:
-            self.disk_write_failed = True
-            self.metrics.disk_write_failures.inc()
+        except (ValueError, OSError) as err:  # e.g. a damaged file: the others go on
             log.error("%s: %s (kept on disk, retried)", rec.path, err)
+        except Exception:  # one recording must never stop the shipping of the others
+            log.exception("%s: unexpected error (kept on disk, retried)", rec.path)
 
     def store(self) -> Store:
         if getattr(self.local, "store", None) is None:
@@ -122,6 +127,18 @@ class Shipper:
                     self.config.idle_seconds,
                 )
             return
+        try:  # the listing may be seconds old on a busy tick: judge idleness on fresh facts
+            st = rec.path.stat()
+        except FileNotFoundError:
+            return
+        rec.size, rec.mtime = st.st_size, st.st_mtime
+        now = time.time()
+        if (
+            not rec.closed
+            and self.unchanged.get(rec.key) == (rec.size, rec.mtime)
+            and now - rec.mtime < self.config.chunk_seconds
+        ):
+            return  # nothing new, and not quiet long enough to close its tail
         prog = self.progress_of(rec)
         if prog.done:
             self.clean_up(rec, prog)
@@ -142,6 +159,7 @@ class Shipper:
                 container = self.container(prog.container)
                 self.ship_chunk(rec, prog, container, header, body[: end - prog.offset])
         container = self.container(prog.container)
+        self.unchanged[rec.key] = (rec.size, rec.mtime)
         if finished:  # every whole packet/sample is in the store now
             if orphan:
                 sources.finalise_orphan_metadata(rec)
@@ -177,8 +195,11 @@ class Shipper:
                 if prog.seq == 0:
                     prog.date = naming.call_date(recs[0].time)
                 prog.last_time = recs[-1].time
-        else:
-            prog.first_time = prog.first_time or rec.mtime
+        elif prog.first_time is None:  # the file grows in real time: its start is that far back
+            channels = int.from_bytes(header[22:24], "little") or 1
+            rate = 2 * channels * chunking.WAV_SAMPLE_RATE
+            prog.first_time = rec.mtime - max(rec.size - 44, 0) / rate
+            prog.date = naming.call_date(prog.first_time)
         name = naming.chunk_name(prog.date, prog.call_id, self.copy, prog.seq)
         self.store().put(container, name, data, naming.delete_after(self.config.retention_days))
         prog.offset += len(data)
@@ -196,13 +217,15 @@ class Shipper:
         container = naming.container_name(prog.tenant) if prog.tenant else chunks_in
         if container != chunks_in:
             self.container(container)
-            for seq in range(prog.seq):
-                name = naming.chunk_name(prog.date, prog.call_id, self.copy, seq)
-                store.copy(chunks_in, name, container, keep)
-            prog.container = container
-            self.save(prog)
-            for seq in range(prog.seq):
-                store.delete(chunks_in, naming.chunk_name(prog.date, prog.call_id, self.copy, seq))
+            names = [
+                naming.chunk_name(prog.date, prog.call_id, self.copy, n) for n in range(prog.seq)
+            ]
+            # server-side requests, a few at once (each thread has its own connection)
+            with ThreadPoolExecutor(COPY_THREADS) as pool:
+                list(pool.map(lambda n: self.store().copy(chunks_in, n, container, keep), names))
+                prog.container = container
+                self.save(prog)
+                list(pool.map(lambda n: self.store().delete(chunks_in, n), names))
         data = rec.path.read_bytes()
         if rec.kind == "pcap":
             audio = wav.pcap_to_wav(data, rec.caller_port)
@@ -236,6 +259,7 @@ class Shipper:
         self.journal.forget(prog.key)
         self.progress.pop(prog.key, None)
         self.pending_since.pop(rec.key, None)
+        self.unchanged.pop(rec.key, None)
 
     def container(self, name: str) -> str:
         if name not in self.containers:

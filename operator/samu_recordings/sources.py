@@ -26,9 +26,14 @@ class Recording:
     meta_path: Path | None = None
 
 
-def edge_recordings(spool: Path) -> list[Recording]:
+MetaCache = dict[Path, tuple[float, int, rtpmeta.RtpengineMeta]]
+
+
+def edge_recordings(spool: Path, cache: MetaCache | None = None) -> list[Recording]:
     """Every pcap in ``spool/pcaps`` with its metadata (``spool/tmp`` while the call lasts,
-    ``spool/metadata`` once rtpengine closed it)."""
+    ``spool/metadata`` once rtpengine closed it); ``cache`` keeps parsed metadata by file
+    (re-read only when it changed: the shipper looks several times a second)."""
+    cache = {} if cache is None else cache
     metas: dict[str, tuple[Path, bool]] = {}
     for sub, closed in (("tmp", False), ("metadata", True)):
         directory = spool / sub
@@ -36,6 +41,8 @@ def edge_recordings(spool: Path) -> list[Recording]:
             for meta in directory.iterdir():
                 # rtpengine-meta-<pcap stem>.tmp, then .txt once moved
                 metas[Path(meta.name.removeprefix("rtpengine-meta-")).stem] = (meta, closed)
+    for gone in set(cache) - {m for m, _ in metas.values()}:
+        del cache[gone]
     found = []
     pcaps = spool / "pcaps"
     for path in sorted(pcaps.glob("*.pcap")) if pcaps.is_dir() else []:
@@ -49,13 +56,23 @@ def edge_recordings(spool: Path) -> list[Recording]:
         )
         if meta_path is not None:
             try:
-                meta = rtpmeta.parse(meta_path.read_text(errors="replace"))
+                meta = _read_meta(meta_path, cache)
             except FileNotFoundError:
                 continue  # moved by rtpengine between the listing and now: next look
             rec.fields, rec.caller_port = dict(meta.fields), meta.caller_port
         rec.fields.setdefault("call_id", call_id_of_pcap(path.name))
         found.append(rec)
     return found
+
+
+def _read_meta(path: Path, cache: MetaCache) -> rtpmeta.RtpengineMeta:
+    st = path.stat()
+    known = cache.get(path)
+    if known and known[:2] == (st.st_mtime, st.st_size):
+        return known[2]
+    meta = rtpmeta.parse(path.read_text(errors="replace"))
+    cache[path] = (st.st_mtime, st.st_size, meta)
+    return meta
 
 
 def call_id_of_pcap(name: str) -> str:

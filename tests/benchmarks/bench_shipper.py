@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -103,12 +104,19 @@ def main() -> None:
     parser.add_argument("--store-down", type=float, default=0, help="seconds the proxy is stopped")
     parser.add_argument("--chunk-seconds", default="1")
     args = parser.parse_args()
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM too stops every server below
+
+    signal.signal(signal.SIGTERM, interrupted)
     root = Path(tempfile.mkdtemp(prefix="bench-shipper-"))
     lab = SwiftLab(root / "swift").start()
     shipper = None
     try:
         recorder = Recorder(root / "spool", args.calls)
-        env = shipper_env(lab, root, SAMU_SHIPPER_CHUNK_SECONDS=args.chunk_seconds)
+        env = shipper_env(
+            lab, root, SAMU_SHIPPER_CHUNK_SECONDS=args.chunk_seconds, SAMU_SHIPPER_IDLE_SECONDS="90"
+        )
         shipper = ShipperProcess(env, root / "shipper.log").start()
         oldest: list[float] = []
         sampler_stop = threading.Event()
@@ -161,6 +169,7 @@ def main() -> None:
         if shipper and shipper.proc and shipper.proc.returncode is None:
             shipper.kill()
         lab.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
