@@ -225,7 +225,7 @@ class Shipper:
                 list(pool.map(lambda n: self.store().copy(chunks_in, n, container, keep), names))
                 prog.container = container
                 self.save(prog)
-                list(pool.map(lambda n: self.store().delete(chunks_in, n), names))
+            store.delete_many(chunks_in, names)
         data = rec.path.read_bytes()
         if rec.kind == "pcap":
             audio = wav.pcap_to_wav(data, rec.caller_port)

@@ -99,10 +99,11 @@ class SwiftLab:
         (self.etc / "proxy.conf").write_text(
             f"[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = {self.ports['proxy']}\nworkers = 0\n"
             f"swift_dir = {self.etc}\nlog_level = WARNING\n"
-            "[pipeline:main]\npipeline = catch_errors dictcache tempauth proxy-server\n"
+            "[pipeline:main]\npipeline = catch_errors dictcache tempauth bulk proxy-server\n"
             "[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n"
             "conn_timeout = 0.5\nnode_timeout = 5\nerror_suppression_interval = 1\n"
             "[filter:catch_errors]\nuse = egg:swift#catch_errors\n"
+            "[filter:bulk]\nuse = egg:swift#bulk\n"
             "[filter:dictcache]\n"
             "paste.filter_factory = tests.recordings.swift_server:dict_cache_filter\n"
             f"[filter:tempauth]\nuse = egg:swift#tempauth\nuser_{USER.replace(':', '_')} = {KEY} .admin\n"

@@ -109,7 +109,9 @@ def test_rtpengine_metadata_names_the_call_and_its_sides():
 
 def test_object_names_and_retention():
     assert naming.container_name("samu-30") == "recordings-samu-30"
-    assert naming.safe_call_id("a b/c@d") == "a_b_c@d"
+    assert naming.safe_call_id("a b/c@d") == "abc@d"  # as Asterisk's FILTER() names the PBX copy
+    with pytest.raises(ValueError, match="call_id"):
+        naming.safe_call_id("///")
     assert (
         naming.chunk_name("2026-12-04", "x@y", "edge-a", 7)
         == "calls/2026-12-04/x@y/edge-a/chunk-000007"

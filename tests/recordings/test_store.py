@@ -4,6 +4,7 @@ object server down, clear errors."""
 import time
 
 import pytest
+from swiftclient.exceptions import ClientException
 
 from samu_recordings.store import Store, StoreConfigError, StoreError
 from tests.recordings.harness import wait_for
@@ -66,3 +67,25 @@ def test_unreachable_store_is_a_store_error(swift):
     env = {**swift.env, "ST_AUTH": "http://127.0.0.1:9/auth/v1.0"}
     with pytest.raises(StoreError, match=r"unreachable|refused"):
         Store.from_env(env).ensure_container("samu-test")
+
+
+def test_delete_many_in_one_bulk_request_or_one_by_one(swift, monkeypatch):
+    store = Store.from_env(swift.env)
+    container = store.ensure_container("samu-test")
+    names = [f"bulk/chunk-{i}" for i in range(5)]
+    for name in names:
+        store.put(container, name, b"x")
+    calls = []
+    real = store.connection.post_account
+    monkeypatch.setattr(
+        store.connection, "post_account", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    store.delete_many(container, names[:3])
+    assert calls == [1] and store.list(container, "bulk/") == names[3:]
+
+    def no_bulk(*_a, **_k):
+        raise ClientException("no bulk", http_status=412)
+
+    monkeypatch.setattr(store.connection, "post_account", no_bulk)
+    store.delete_many(container, names[3:])
+    assert store.list(container, "bulk/") == []

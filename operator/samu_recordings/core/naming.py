@@ -12,7 +12,8 @@ container):
   without reading every entry (Swift lists names, not contents). One object per copy (``edge-
   <zone>``, ``pbx-<zone>``): the two shippers of a call never write the same object.
 
-``<date>`` is the call's UTC start day (``YYYY-MM-DD``), ``<call-id>`` the Call-ID made safe.
+``<date>`` is the call's UTC start day (``YYYY-MM-DD``), ``<call-id>`` the Call-ID made safe
+(``safe_call_id``).
 """
 
 import re
@@ -35,11 +36,15 @@ def container_name(tenant: str) -> str:
 
 
 def safe_call_id(call_id: str) -> str:
-    """The Call-ID as used in file and object names: anything but ``A-Za-z0-9._@+-`` becomes
-    ``_`` (Asterisk's ``<Call-ID-safe>.wav`` uses the same rule)."""
-    if not call_id:
-        raise ValueError("call_id: empty; the recording's metadata must name its Call-ID")
-    return _UNSAFE.sub("_", call_id)
+    """The Call-ID as used in file and object names: every character but ``A-Za-z0-9._@+-``
+    removed, as Asterisk's ``${FILTER(A-Za-z0-9._@+-,<Call-ID>)}`` does for MixMonitor's
+    ``<Call-ID-safe>.wav``, so that the edge and PBX copies of a call share one name."""
+    safe = _UNSAFE.sub("", call_id)
+    if not safe:
+        raise ValueError(
+            f"call_id: {call_id!r} has no usable character; the recording's metadata must name its Call-ID"
+        )
+    return safe
 
 
 def call_date(epoch: float) -> str:
@@ -66,7 +71,7 @@ def index_names(date: str, call_id: str, caller: str | None, copy: str) -> list[
     cid = safe_call_id(call_id)
     names = [f"index/date/{date}/{cid}/{copy}.json", f"index/call-id/{cid}/{copy}.json"]
     if caller:
-        names.append(f"index/caller/{_UNSAFE.sub('_', caller)}/{date}/{cid}/{copy}.json")
+        names.append(f"index/caller/{_UNSAFE.sub('', caller)}/{date}/{cid}/{copy}.json")
     return names
 
 
