@@ -79,9 +79,8 @@ class Shipper:
             self.ship(rec)
         except StoreError as err:
             self.metrics.upload_failures.inc()
-            self.local.store = (
-                None  # a new connection next time (a restarted proxy forgot our token)
-            )
+            # a new connection next time (a restarted proxy forgot our token)
+            self.local.store = None
             log.warning("store: %s (kept on disk, retried)", err)
         except UnshippableError as err:
             log.error("%s: %s (kept on disk)", rec.path, err)

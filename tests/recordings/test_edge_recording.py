@@ -4,6 +4,8 @@ markers, the shipper ships them to a real Swift, and the store must hold every s
 import os
 import time
 
+import pytest
+
 from samu_recordings.core import alerts, naming
 from samu_recordings.core.index import IndexEntry
 from samu_recordings.store import Store
@@ -20,6 +22,8 @@ from tests.recordings.harness import (
 from tests.recordings.rtplab import Call
 
 TENANT = "recordings-samu-30"
+#: Real rtpengine/Swift round trips on a shared machine: more room than the default 120 s.
+pytestmark = pytest.mark.timeout(300)
 COPY = "edge-fr-par-1a"
 #: How long the store stays down in the test; the 60 s drill is bench_shipper.py --store-down 60.
 STORE_DOWN_SECONDS = float(os.environ.get("SAMU_TEST_STORE_DOWN_SECONDS", "6"))

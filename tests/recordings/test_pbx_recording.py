@@ -14,6 +14,8 @@ from tests.recordings.harness import ShipperThread, objects, read_wav, shipper_e
 from tests.recordings.pbxstandin import MixMonitorStandIn
 
 TENANT = "recordings-samu-30"
+#: Real rtpengine/Swift round trips on a shared machine: more room than the default 120 s.
+pytestmark = pytest.mark.timeout(300)
 COPY = "pbx-fr-par-1a"
 
 
