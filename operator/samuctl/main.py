@@ -16,6 +16,7 @@ COMMANDS: tuple[str, ...] = (
     "samuctl.commands.plan",
     "samuctl.commands.drill",
     "samuctl.commands.edge",
+    "samuctl.commands.recordings",
 )
 
 

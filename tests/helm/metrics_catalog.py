@@ -4,6 +4,7 @@
 - the SIP edge: the ``prom_counter``/``prom_gauge`` declarations of Kamailio's xhttp_prom in
   the edge chart's config, exposed with the module's prefix (``kamailio_`` unless the
   config sets ``xhttp_prom_pref``): checked against a live Kamailio in test_edge_chart.py;
+- the recording shipper: ``samu_recordings.core.metric_names``;
 - Prometheus itself: ``up`` and friends.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import promql_parser
 
 from samu_operator.core import metric_names
+from samu_recordings.core import metric_names as recording_metric_names
 from tests.helm.charts import EDGE_CHART
 
 PROMETHEUS_BUILTIN = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
@@ -34,7 +36,12 @@ def edge_metric_names(config: Path | None = None) -> frozenset[str]:
 
 
 def known_metric_names() -> frozenset[str]:
-    return metric_names.series_names() | edge_metric_names() | PROMETHEUS_BUILTIN
+    return (
+        metric_names.series_names()
+        | recording_metric_names.series_names()
+        | edge_metric_names()
+        | PROMETHEUS_BUILTIN
+    )
 
 
 def metrics_in(expr: str) -> set[str]:

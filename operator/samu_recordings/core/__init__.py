@@ -1,0 +1,1 @@
+"""Pure decisions of the recording shipper: plain data in, plain data out, no I/O."""
