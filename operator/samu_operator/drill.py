@@ -18,6 +18,7 @@ import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -186,8 +187,11 @@ async def run_drill(
     kill_zone: str | None = None,
     timeout: float = 120.0,
     settle: float = 3.0,
+    progress: Callable[[str], None] | None = None,
 ) -> DrillReport:
-    """Onboard, kill a zone, measure; see the module docstring."""
+    """Onboard, kill a zone, measure; see the module docstring. ``progress`` receives a
+    line on each step and each change of how far it got (for a person watching)."""
+    say = progress or (lambda _text: None)
     from samu_operator import kmock_speedup
     from samu_operator.kubelet import EmulatedCluster
 
@@ -213,9 +217,8 @@ async def run_drill(
             for i, dep in enumerate(departments):
                 await cluster.emulator.put(TENANTS, tenant_doc(dep, list(zones), i))
             emulator = cluster.emulator
-            elected = await _wait(
-                lambda: all(_selected(emulator, n)[0] for n in names), timeout, poll=0.05
-            )
+            say(f"onboarding {tenants} tenants over zones {','.join(zones)}")
+            elected = await _wait(_counting(names, emulator, say), timeout, poll=0.05)
             onboarding = time.monotonic() - started
             if not elected:
                 missing = [n for n in names if not _selected(emulator, n)[0]]
@@ -223,28 +226,35 @@ async def run_drill(
             # A zone fails in steady state, not in the middle of onboarding: wait until every
             # tenant reports Ready, then a little more for the last writes to settle.
             # (Bounded: the onboarding part's phase may lag behind by one of its re-checks.)
+            say(f"waiting for {tenants} tenants to report Ready")
             ready = lambda: all(_phase(emulator, n) == "Ready" for n in names)  # noqa: E731
             await _wait(ready, min(timeout, 20.0), 0.1)
+            say("waiting for the API server to settle (steady state before the kill)")
             await _quiet(emulator, settle, timeout)
             # Every pod exists now: the simulated StatefulSet controller's full scan every
             # 50 ms would only compete for the CPU the API server and operator need.
             cluster.kubelet.poll = 1.0
             before = {n: _selected(emulator, n) for n in names}
             affected = [n for n, (zone, _) in before.items() if zone == kill]
+            say(f"zone {kill} killed: 0/{len(affected)} tenants failed over")
             t0 = time.monotonic()
             await cluster.kubelet.fail_zone(kill, pods_unready=False)
             done: dict[str, float] = {}
 
-            def progress() -> bool:
+            def failed_over() -> bool:
                 now = time.monotonic()
+                count = len(done)
                 for n in affected:
                     if n not in done:
                         zone, epoch = _selected(emulator, n)
                         if zone and zone != kill and epoch > before[n][1]:
                             done[n] = now - t0
+                if len(done) != count:
+                    say(f"zone {kill} killed: {len(done)}/{len(affected)} tenants failed over")
                 return len(done) == len(affected)
 
-            await _wait(progress, timeout)
+            await _wait(failed_over, timeout)
+            say("checking the full object history for double actives")
             await asyncio.sleep(0.5)  # let converging writes land before the audit
             without = sum(1 for n in names if _standbys(emulator, n, kill) == 0)
             own = [
@@ -285,6 +295,31 @@ async def run_drill(
         onboarding_seconds=onboarding,
         seconds=seconds,
     )
+
+
+def _counting(names: list[str], emulator: Any, say: Callable[[str], None]) -> Callable[[], bool]:
+    """Predicate "every tenant has an active PBX selected" that reports how many have.
+
+    Checks in order and stops at the first one not elected yet, as ``all()`` would (the
+    drill's timing must not pay for the count); the elected ones are not read again.
+    """
+    elected: set[str] = set()
+
+    def check() -> bool:
+        before = len(elected)
+        for n in names:
+            if n in elected:
+                continue
+            if not _selected(emulator, n)[0]:
+                break
+            elected.add(n)
+        if len(elected) != before:
+            say(f"onboarding: {len(elected)}/{len(names)} tenants have an active PBX")
+        if len(elected) < len(names):
+            return False
+        return all(_selected(emulator, n)[0] for n in names)
+
+    return check
 
 
 async def _quiet(emulator: Any, settle: float, timeout: float) -> None:

@@ -29,10 +29,16 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 def _drill(args: argparse.Namespace) -> int:
     from samu_operator.drill import run_drill
+    from samuctl.progress import Progress
 
     zones = tuple(z.strip() for z in args.zones.split(",") if z.strip())
     try:
-        report = asyncio.run(run_drill(args.tenants, zones, args.kill_zone, args.timeout))
+        with Progress.for_command(args.output).ticker() as progress:
+            report = asyncio.run(
+                run_drill(
+                    args.tenants, zones, args.kill_zone, args.timeout, progress=progress.update
+                )
+            )
     except (ValueError, RuntimeError) as exc:
         print(f"samuctl drill: {exc}", file=sys.stderr)
         return 2

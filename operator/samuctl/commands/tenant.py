@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from samuctl.commands import tenant_status
 from samuctl.commands.output import add_output_flag, print_data
 
 
@@ -14,9 +15,15 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "validate",
         help="check SamuTenant files; exit 1 naming every error by file and field",
         description="Validate SamuTenant YAML files (several documents per file allowed). "
-        "Exit 0 when all are valid, 1 otherwise, with each error named by file and field.",
+        "Exit 0 when all are valid, 1 otherwise, with each error named by file and field. "
+        "Across files: one tenant per département, each number claimed once.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="SamuTenant YAML file(s)")
+    validate.add_argument(
+        "--whole-set",
+        action="store_true",
+        help="the files are every tenant of the platform: each overflow partner must be one",
+    )
     add_output_flag(validate)
     validate.set_defaults(func=_validate)
 
@@ -31,11 +38,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     add_output_flag(render, choices=("yaml", "json"))
     render.set_defaults(func=_render)
 
+    tenant_status.register(verbs)
+
 
 def _validate(args: argparse.Namespace) -> int:
     from samu_operator.tenantfiles import check_files
 
-    results = check_files(args.files)
+    results = check_files(args.files, whole_set=args.whole_set)
     if args.output == "json":
         print_data([r.as_dict() for r in results], "json")
     else:
