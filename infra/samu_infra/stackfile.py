@@ -322,7 +322,11 @@ def load_stack_file(path: Path, project_root: Path = PROJECT_ROOT) -> StackConfi
     try:
         docs = load_all(path, "stack file")
     except InputError as exc:
-        message = "no such stack file" if not path.exists() else exc.message
+        message = (
+            "no such stack file: check the stack name (stacks/Pulumi.<stack>.yaml) or the path"
+            if not path.exists()
+            else exc.message
+        )
         raise ConfigError(str(path), [ConfigIssue("(file)", message)]) from None
     if len(docs) > 1:
         raise ConfigError(str(path), [ConfigIssue("(file)", "one YAML document only")])

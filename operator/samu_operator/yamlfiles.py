@@ -57,6 +57,8 @@ def read_text(path: Path, what: str = "file") -> str:
     try:
         if path.is_dir():
             raise InputError(source, f"is a directory: give the {what} itself")
+        if path.exists() and not path.is_file():
+            raise InputError(source, f"is not a regular file (a pipe or device): give the {what}")
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise InputError(

@@ -83,6 +83,9 @@ def _plan(args: argparse.Namespace) -> int:
     try:
         cfg = load_stack_file(path, root)
     except ConfigError as exc:
+        if len(exc.issues) == 1 and exc.issues[0].key == "(file)":  # one line for one problem
+            print(f"{exc.source}: {exc.issues[0].message}", file=sys.stderr)
+            return 2
         print(f"{exc.source}: invalid stack config, nothing was declared:", file=sys.stderr)
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from samuctl.commands import tenant_status
+from samuctl.commands import tenant_scaffold, tenant_status
 from samuctl.commands.output import add_output_flag, print_data
 
 
@@ -39,6 +39,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     render.set_defaults(func=_render)
 
     tenant_status.register(verbs)
+    tenant_scaffold.register(verbs)
 
 
 def _validate(args: argparse.Namespace) -> int:
