@@ -115,9 +115,24 @@ def _status(args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     show(rows)
-    updates = 1
-    while args.watch and (args.max_updates is None or updates < args.max_updates):
-        time.sleep(args.interval)
+    if args.watch:
+        watch(fetch, show, rows, args.interval, args.max_updates)
+    return 0
+
+
+def watch(
+    fetch: Callable[[], list[Any]],
+    show: Callable[[list[Any]], None],
+    rows: list[Any],
+    interval: float,
+    max_updates: int | None = None,
+) -> None:
+    """Read every ``interval`` seconds and show the rows again when they change; a failed
+    read is said once per failure and retried (the API may be restarting). Until Ctrl-C,
+    or ``max_updates`` tables shown in all."""
+    shown = 1
+    while max_updates is None or shown < max_updates:
+        time.sleep(interval)
         try:
             new = fetch()
         except (ApiUnreachable, LookupError) as exc:
@@ -126,8 +141,7 @@ def _status(args: argparse.Namespace) -> int:
         if new != rows:
             rows = new
             show(rows)
-            updates += 1
-    return 0
+            shown += 1
 
 
 def _guarded(read: Callable[..., list[Any]], client: Any, name: str | None) -> list[Any]:
