@@ -218,7 +218,11 @@ async def run_drill(
                 await cluster.emulator.put(TENANTS, tenant_doc(dep, list(zones), i))
             emulator = cluster.emulator
             say(f"onboarding {tenants} tenants over zones {','.join(zones)}")
-            elected = await _wait(_counting(names, emulator, say), timeout, poll=0.05)
+            has_active = lambda n: bool(_selected(emulator, n)[0])  # noqa: E731
+            counting = _counting(
+                names, has_active, say, "onboarding: {done}/{total} tenants have an active PBX"
+            )
+            elected = await _wait(counting, timeout, poll=0.05)
             onboarding = time.monotonic() - started
             if not elected:
                 missing = [n for n in names if not _selected(emulator, n)[0]]
@@ -226,8 +230,12 @@ async def run_drill(
             # A zone fails in steady state, not in the middle of onboarding: wait until every
             # tenant reports Ready, then a little more for the last writes to settle.
             # (Bounded: the onboarding part's phase may lag behind by one of its re-checks.)
-            say(f"waiting for {tenants} tenants to report Ready")
-            ready = lambda: all(_phase(emulator, n) == "Ready" for n in names)  # noqa: E731
+            ready = _counting(
+                names,
+                lambda n: _phase(emulator, n) == "Ready",
+                say,
+                "steady state: {done}/{total} tenants report Ready",
+            )
             await _wait(ready, min(timeout, 20.0), 0.1)
             say("waiting for the API server to settle (steady state before the kill)")
             await _quiet(emulator, settle, timeout)
@@ -297,27 +305,31 @@ async def run_drill(
     )
 
 
-def _counting(names: list[str], emulator: Any, say: Callable[[str], None]) -> Callable[[], bool]:
-    """Predicate "every tenant has an active PBX selected" that reports how many have.
+def _counting(
+    names: list[str], done: Callable[[str], bool], say: Callable[[str], None], what: str
+) -> Callable[[], bool]:
+    """Predicate "``done`` holds for every tenant" that says how many it holds for
+    (``what`` is a format with ``{done}`` and ``{total}``).
 
-    Checks in order and stops at the first one not elected yet, as ``all()`` would (the
-    drill's timing must not pay for the count); the elected ones are not read again.
+    Checks in order and stops at the first tenant not done yet, as ``all()`` would (the
+    drill's timing must not pay for the count); the done ones are not read again until
+    the final check.
     """
-    elected: set[str] = set()
+    finished: set[str] = set()
 
     def check() -> bool:
-        before = len(elected)
+        before = len(finished)
         for n in names:
-            if n in elected:
+            if n in finished:
                 continue
-            if not _selected(emulator, n)[0]:
+            if not done(n):
                 break
-            elected.add(n)
-        if len(elected) != before:
-            say(f"onboarding: {len(elected)}/{len(names)} tenants have an active PBX")
-        if len(elected) < len(names):
+            finished.add(n)
+        if len(finished) != before:
+            say(what.format(done=len(finished), total=len(names)))
+        if len(finished) < len(names):
             return False
-        return all(_selected(emulator, n)[0] for n in names)
+        return all(done(n) for n in names)
 
     return check
 

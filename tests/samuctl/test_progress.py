@@ -27,22 +27,23 @@ def test_progress_is_silent_with_json_or_without_a_terminal():
         assert stream.getvalue() == ""
 
 
-def test_drill_onboarding_progress_counts_without_rereading(monkeypatch):
+def test_drill_progress_counts_without_rereading():
     elected = {"samu-01": True, "samu-02": False, "samu-03": False}
     reads: list[str] = []
 
-    def selected(_emulator, name):
+    def has_active(name):
         reads.append(name)
-        return ("a" if elected[name] else None), 1
+        return elected[name]
 
-    monkeypatch.setattr(drill, "_selected", selected)
     said: list[str] = []
-    check = drill._counting(list(elected), None, said.append)
+    check = drill._counting(
+        list(elected), has_active, said.append, "onboarding: {done}/{total} have an active PBX"
+    )
     assert check() is False
-    assert said == ["onboarding: 1/3 tenants have an active PBX"]
-    assert reads == ["samu-01", "samu-02"]  # stops at the first one not elected, as all() would
+    assert said == ["onboarding: 1/3 have an active PBX"]
+    assert reads == ["samu-01", "samu-02"]  # stops at the first one not done, as all() would
     elected.update({"samu-02": True, "samu-03": True})
     reads.clear()
     assert check() is True
-    assert said[-1] == "onboarding: 3/3 tenants have an active PBX"
+    assert said[-1] == "onboarding: 3/3 have an active PBX"
     assert reads[:2] == ["samu-02", "samu-03"]  # samu-01 is not read again before the final check

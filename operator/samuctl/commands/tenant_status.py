@@ -8,6 +8,7 @@ is built by the pure ``samu_operator.core.tenant_view``.
 
 import argparse
 import datetime
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -35,7 +36,8 @@ def register(verbs: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     status.add_argument(
         "--server",
         metavar="URL",
-        help="plain-http API server (the embedded default's emulator) instead of the kubeconfig",
+        help="plain-http API server (the embedded default's emulator) instead of the "
+        "kubeconfig; default: $SAMU_OPERATOR_KUBE_URL when set",
     )
     status.add_argument("--kubeconfig", metavar="PATH", help="default: $KUBECONFIG, ~/.kube/config")
     status.add_argument("--context", help="kubeconfig context (default: the current one)")
@@ -54,8 +56,9 @@ def _client(args: argparse.Namespace) -> Any:
 
     from samu_operator import kube
 
-    if args.server:
-        return kube.Kube(kube.make_api_client(args.server))
+    server = args.server or os.environ.get(kube.SERVER_ENV)
+    if server:
+        return kube.Kube(kube.make_api_client(server))
     try:
         api = config.new_client_from_config(config_file=args.kubeconfig, context=args.context)
     except (config.ConfigException, OSError, ValueError) as exc:
