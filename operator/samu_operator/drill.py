@@ -188,9 +188,12 @@ async def run_drill(
     timeout: float = 120.0,
     settle: float = 3.0,
     progress: Callable[[str], None] | None = None,
+    inspect: Callable[[str], Any] | None = None,
 ) -> DrillReport:
     """Onboard, kill a zone, measure; see the module docstring. ``progress`` receives a
-    line on each step and each change of how far it got (for a person watching)."""
+    line on each step and each change of how far it got (for a person watching);
+    ``inspect`` is called with the emulator's URL after the failover, before it stops
+    (``samuctl drill --status`` reads the tenants' status there, as from a cluster)."""
     say = progress or (lambda _text: None)
     from samu_operator import kmock_speedup
     from samu_operator.kubelet import EmulatedCluster
@@ -274,6 +277,9 @@ async def run_drill(
                 for n in done
             ]
             violations = double_actives(emulator)
+            if inspect is not None:
+                # Blocking HTTP against the emulator: from a thread, so the loop serves it.
+                await asyncio.to_thread(inspect, cluster.url)
         finally:
             await op.stop()
     seconds = [done[n] for n in affected if n in done]
