@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from samu_operator import kube
 from samuctl.main import main
 from tests.conftest import REPO, load_samu30
 from tests.edge.conftest import tenant_doc as edge_tenant_doc
@@ -243,7 +244,7 @@ MISTAKES = [
         "number-as-int",
         "tenant validate {in}",
         1,
-        ("spec.department", 'quote numbers such as "30"'),
+        ("spec.department", 'put numbers in quotes, e.g. "30"'),
         lambda d: _one(d, "x.yaml", _samu30(department=30)),
     ),
     Mistake(
@@ -391,6 +392,7 @@ def test_there_are_thirty_mistakes_at_least():
 @pytest.mark.parametrize("case", MISTAKES, ids=lambda m: m.id)
 def test_mistake_gets_one_clear_line(case, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(REPO)  # plan --stack reads stacks/ from the project
+    monkeypatch.delenv(kube.SERVER_ENV, raising=False)  # left by the e2e tests' operators
     made = case.make(tmp_path)
     argv = case.argv.replace("{in}", made).replace("{d}", str(tmp_path))
     argv = argv.replace("{{", "{").replace("}}", "}")
