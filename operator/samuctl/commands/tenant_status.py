@@ -8,6 +8,7 @@ is built by the pure ``samu_operator.core.tenant_view``.
 
 import argparse
 import datetime
+import logging
 import os
 import sys
 import time
@@ -93,6 +94,9 @@ def read_rows(client: Any, name: str | None) -> list[Any]:
 
 def _status(args: argparse.Namespace) -> int:
     from samu_operator.core.tenant_view import render_table
+
+    # urllib3 logs each retry of an unreachable server; the one line below says it all.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
 
     try:
         client = _client(args)
