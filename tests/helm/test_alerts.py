@@ -118,6 +118,6 @@ def test_each_alert_links_its_own_runbook(rule):
         assert (RUNBOOKS / target).exists(), f"{link} links to a missing {target}"
 
 
-def test_every_runbook_belongs_to_an_alert():
-    alerts = {rule["alert"] for rule in _rules()}
-    assert {p.stem for p in RUNBOOKS.glob("*.md")} == alerts
+def test_every_runbook_is_titled_with_its_alert():
+    for page in RUNBOOKS.glob("*.md"):
+        assert page.read_text(encoding="utf-8").startswith(f"# {page.stem}\n"), page.name
