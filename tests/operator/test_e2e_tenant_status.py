@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import yaml
 
 from samu_operator import kube
 from samu_operator.edge.publish import DroppedPublisher
@@ -115,3 +116,36 @@ async def test_status_through_onboarding_failover_and_dropped_calls(
 
     code, _, err = await _status(capsys, cluster.url, "samu-99")
     assert code == 1 and "samu-99: no such SamuTenant" in err
+
+
+async def test_status_through_a_kubeconfig(cluster, operator, capsys, tmp_path):
+    # The way a user reaches a real cluster: a kubeconfig file and a context, read by the
+    # official Kubernetes client (here pointing at the emulator).
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "lab", "cluster": {"server": cluster.url}}],
+                "users": [{"name": "oncall", "user": {"token": "not-checked-by-the-emulator"}}],
+                "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "oncall"}}],
+                "current-context": "lab",
+            }
+        )
+    )
+    await apply(cluster, tenant_doc("34"))
+    await wait_for(
+        lambda: (tenant(cluster, "samu-34").get("status") or {}).get("activeZone"),
+        60,
+        "samu-34 has an active PBX",
+    )
+    args = ["tenant", "status", "--kubeconfig", str(kubeconfig), "--context", "lab", "-o", "json"]
+    code = await asyncio.to_thread(main, args)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert [row["name"] for row in json.loads(out)] == ["samu-34"]
+
+    missing = ["tenant", "status", "--kubeconfig", str(kubeconfig), "--context", "nope"]
+    assert await asyncio.to_thread(main, missing) == 2
+    assert "no usable kubeconfig" in capsys.readouterr().err

@@ -57,7 +57,10 @@ def _client(args: argparse.Namespace) -> Any:
 
     from samu_operator import kube
 
-    server = args.server or os.environ.get(kube.SERVER_ENV)
+    # An explicit kubeconfig or context wins over the emulator URL of the environment.
+    server = args.server or (
+        None if args.kubeconfig or args.context else os.environ.get(kube.SERVER_ENV)
+    )
     if server:
         return kube.Kube(kube.make_api_client(server))
     try:
