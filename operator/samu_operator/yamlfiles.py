@@ -5,6 +5,7 @@ the API server refuses duplicate fields and non-UTF-8 bodies. Every problem here
 :class:`InputError` line that names the file and the fix, never a traceback.
 """
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,27 +52,35 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+#: The path that means standard input (``kubectl get samu -o yaml | samuctl ... -``).
+STDIN = "-"
+
+
 def read_text(path: Path, what: str = "file") -> str:
-    """The file's text, or InputError: missing, a directory, unreadable, huge, binary, not UTF-8."""
+    """The file's text, or InputError: missing, a directory, unreadable, huge, binary, not UTF-8.
+
+    Pipes are read too (``<(kubectl get samu -o yaml)``, or ``-`` for standard input), up
+    to the same size limit.
+    """
     source = str(path)
     try:
-        if path.is_dir():
+        if source == STDIN:
+            data = sys.stdin.buffer.read(MAX_BYTES + 1)
+        elif path.is_dir():
             raise InputError(source, f"is a directory: give the {what} itself")
-        if path.exists() and not path.is_file():
-            raise InputError(source, f"is not a regular file (a pipe or device): give the {what}")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(
-                source,
-                f"{size} bytes is too large for a {what} (limit {MAX_BYTES}): check the path",
-            )
-        data = path.read_bytes()
+        else:
+            with path.open("rb") as stream:
+                data = stream.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise InputError(source, "no such file: check the path") from None
     except PermissionError:
         raise InputError(source, "cannot be read (permission denied): check its mode") from None
     except OSError as exc:
         raise InputError(source, f"cannot be read ({exc.strerror}): check the path") from None
+    if len(data) > MAX_BYTES:
+        raise InputError(
+            source, f"is larger than {MAX_BYTES} bytes, too large for a {what}: check the path"
+        )
     if b"\0" in data[:8192]:
         raise InputError(source, f"is a binary file, not a YAML {what}: check the path")
     try:

@@ -6,6 +6,7 @@ exit code, that stderr names the input, and that it says what to do.
 """
 
 import copy
+import io
 import os
 import subprocess
 import sys
@@ -70,12 +71,6 @@ def _huge(d: Path) -> str:
     path = d / "huge.yaml"
     with path.open("wb") as f:
         f.truncate(64 * 1024 * 1024)  # sparse: costs nothing on disk
-    return str(path)
-
-
-def _fifo(d: Path) -> str:
-    path = d / "pipe.yaml"
-    os.mkfifo(path)
     return str(path)
 
 
@@ -153,7 +148,12 @@ MISTAKES = [
     ),
     Mistake("directory", "tenant validate {d}", 1, ("is a directory", "give the SamuTenant file")),
     Mistake("huge", "tenant validate {in}", 1, ("huge.yaml", "too large", "check the path"), _huge),
-    Mistake("fifo", "tenant validate {in}", 1, ("pipe.yaml", "not a regular file"), _fifo),
+    Mistake(
+        "stdin-empty",
+        "tenant validate -",
+        1,
+        ("-: (file)", "holds no document"),
+    ),
     Mistake(
         "empty",
         "tenant validate {in}",
@@ -393,6 +393,7 @@ def test_there_are_thirty_mistakes_at_least():
 def test_mistake_gets_one_clear_line(case, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(REPO)  # plan --stack reads stacks/ from the project
     monkeypatch.delenv(kube.SERVER_ENV, raising=False)  # left by the e2e tests' operators
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))  # `-`: nothing piped
     made = case.make(tmp_path)
     argv = case.argv.replace("{in}", made).replace("{d}", str(tmp_path))
     argv = argv.replace("{{", "{").replace("}}", "}")
@@ -443,3 +444,19 @@ def test_render_still_works_with_unicode_and_lists(tmp_path, capsys):
     path = _write(tmp_path, "all.yaml", [listing])
     assert main(["tenant", "validate", path]) == 0
     assert "samu-30" in capsys.readouterr().out
+
+
+def test_pipes_and_stdin_are_read(tmp_path, capsys, monkeypatch):
+    # `samuctl edge render --tenants <(kubectl get samu -o yaml)` and `... | samuctl ... -`
+    data = (REPO / "helm/samu-operator/examples/samu-30.yaml").read_bytes()
+    read_end, write_end = os.pipe()
+    os.write(write_end, data)
+    os.close(write_end)
+    try:
+        assert main(["tenant", "validate", f"/dev/fd/{read_end}"]) == 0
+    finally:
+        os.close(read_end)
+    assert "samu-30" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["tenant", "validate", "-"]) == 0
+    assert "-: ok  samu-30" in capsys.readouterr().out
