@@ -49,7 +49,7 @@ debs:
 	fi
 
 crd: setup
-	$(BIN)/samuctl crd generate
+	$(BIN)/samuctl crd generate && $(BIN)/samuctl crd docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

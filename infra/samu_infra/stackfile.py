@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from samu_infra.address_rules import address_issues
@@ -22,6 +21,7 @@ from samu_infra.edge import edge_issues
 from samu_infra.zones import tenant_zone_issues
 from samu_operator.model.errors import tenant_errors
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, tenant_name_for
+from samu_operator.yamlfiles import InputError, load_all
 
 PREFIX = f"{PROJECT}:"
 #: The repository root (charts are named relative to it in the stack files).
@@ -318,11 +318,17 @@ def parse_config(raw: Any, source: str = "stack", project_root: Path = PROJECT_R
 def load_stack_file(path: Path, project_root: Path = PROJECT_ROOT) -> StackConfig:
     """Parse ``Pulumi.<stack>.yaml`` (its ``config:`` section)."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), [ConfigIssue("(file)", "no such stack file")]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), [ConfigIssue("(file)", f"not YAML: {exc}")]) from None
+        docs = load_all(path, "stack file")
+    except InputError as exc:
+        message = (
+            "no such stack file: check the stack name (stacks/Pulumi.<stack>.yaml) or the path"
+            if not path.exists()
+            else exc.message
+        )
+        raise ConfigError(str(path), [ConfigIssue("(file)", message)]) from None
+    if len(docs) > 1:
+        raise ConfigError(str(path), [ConfigIssue("(file)", "one YAML document only")])
+    doc = docs[0] if docs else None
     if not isinstance(doc, Mapping) or "config" not in doc:
         raise ConfigError(str(path), [ConfigIssue("config", "missing: add a config: mapping")])
     return parse_config(doc["config"], str(path), project_root)

@@ -18,6 +18,7 @@ import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -186,8 +187,14 @@ async def run_drill(
     kill_zone: str | None = None,
     timeout: float = 120.0,
     settle: float = 3.0,
+    progress: Callable[[str], None] | None = None,
+    inspect: Callable[[str], Any] | None = None,
 ) -> DrillReport:
-    """Onboard, kill a zone, measure; see the module docstring."""
+    """Onboard, kill a zone, measure; see the module docstring. ``progress`` receives a
+    line on each step and each change of how far it got (for a person watching);
+    ``inspect`` is called with the emulator's URL after the failover, before it stops
+    (``samuctl drill --status`` reads the tenants' status there, as from a cluster)."""
+    say = progress or (lambda _text: None)
     from samu_operator import kmock_speedup
     from samu_operator.kubelet import EmulatedCluster
 
@@ -213,9 +220,12 @@ async def run_drill(
             for i, dep in enumerate(departments):
                 await cluster.emulator.put(TENANTS, tenant_doc(dep, list(zones), i))
             emulator = cluster.emulator
-            elected = await _wait(
-                lambda: all(_selected(emulator, n)[0] for n in names), timeout, poll=0.05
+            say(f"onboarding {tenants} tenants over zones {','.join(zones)}")
+            has_active = lambda n: bool(_selected(emulator, n)[0])  # noqa: E731
+            counting = _counting(
+                names, has_active, say, "onboarding: {done}/{total} tenants have an active PBX"
             )
+            elected = await _wait(counting, timeout, poll=0.05)
             onboarding = time.monotonic() - started
             if not elected:
                 missing = [n for n in names if not _selected(emulator, n)[0]]
@@ -223,28 +233,39 @@ async def run_drill(
             # A zone fails in steady state, not in the middle of onboarding: wait until every
             # tenant reports Ready, then a little more for the last writes to settle.
             # (Bounded: the onboarding part's phase may lag behind by one of its re-checks.)
-            ready = lambda: all(_phase(emulator, n) == "Ready" for n in names)  # noqa: E731
+            ready = _counting(
+                names,
+                lambda n: _phase(emulator, n) == "Ready",
+                say,
+                "steady state: {done}/{total} tenants report Ready",
+            )
             await _wait(ready, min(timeout, 20.0), 0.1)
+            say("waiting for the API server to settle (steady state before the kill)")
             await _quiet(emulator, settle, timeout)
             # Every pod exists now: the simulated StatefulSet controller's full scan every
             # 50 ms would only compete for the CPU the API server and operator need.
             cluster.kubelet.poll = 1.0
             before = {n: _selected(emulator, n) for n in names}
             affected = [n for n, (zone, _) in before.items() if zone == kill]
+            say(f"zone {kill} killed: 0/{len(affected)} tenants failed over")
             t0 = time.monotonic()
             await cluster.kubelet.fail_zone(kill, pods_unready=False)
             done: dict[str, float] = {}
 
-            def progress() -> bool:
+            def failed_over() -> bool:
                 now = time.monotonic()
+                count = len(done)
                 for n in affected:
                     if n not in done:
                         zone, epoch = _selected(emulator, n)
                         if zone and zone != kill and epoch > before[n][1]:
                             done[n] = now - t0
+                if len(done) != count:
+                    say(f"zone {kill} killed: {len(done)}/{len(affected)} tenants failed over")
                 return len(done) == len(affected)
 
-            await _wait(progress, timeout)
+            await _wait(failed_over, timeout)
+            say("checking the full object history for double actives")
             await asyncio.sleep(0.5)  # let converging writes land before the audit
             without = sum(1 for n in names if _standbys(emulator, n, kill) == 0)
             own = [
@@ -256,6 +277,9 @@ async def run_drill(
                 for n in done
             ]
             violations = double_actives(emulator)
+            if inspect is not None:
+                # Blocking HTTP against the emulator: from a thread, so the loop serves it.
+                await asyncio.to_thread(inspect, cluster.url)
         finally:
             await op.stop()
     seconds = [done[n] for n in affected if n in done]
@@ -285,6 +309,35 @@ async def run_drill(
         onboarding_seconds=onboarding,
         seconds=seconds,
     )
+
+
+def _counting(
+    names: list[str], done: Callable[[str], bool], say: Callable[[str], None], what: str
+) -> Callable[[], bool]:
+    """Predicate "``done`` holds for every tenant" that says how many it holds for
+    (``what`` is a format with ``{done}`` and ``{total}``).
+
+    Checks in order and stops at the first tenant not done yet, as ``all()`` would (the
+    drill's timing must not pay for the count); the done ones are not read again until
+    the final check.
+    """
+    finished: set[str] = set()
+
+    def check() -> bool:
+        before = len(finished)
+        for n in names:
+            if n in finished:
+                continue
+            if not done(n):
+                break
+            finished.add(n)
+        if len(finished) != before:
+            say(what.format(done=len(finished), total=len(names)))
+        if len(finished) < len(names):
+            return False
+        return all(done(n) for n in names)
+
+    return check
 
 
 async def _quiet(emulator: Any, settle: float, timeout: float) -> None:

@@ -99,3 +99,26 @@ def test_every_edge_failure_counter_has_an_alert():
     }
     assert "kamailio_samu_edge_carrier_unreachable_total" in failures
     assert failures <= used, failures - used
+
+
+RUNBOOKS = OPERATOR_CHART.parent.parent / "docs" / "runbooks"
+
+
+@pytest.mark.parametrize("rule", _rules(), ids=lambda r: r["alert"])
+def test_each_alert_links_its_own_runbook(rule):
+    name = rule["alert"]
+    link = f"docs/runbooks/{name}.md"
+    assert link in rule["annotations"]["runbook"], f"{name}: runbook annotation lacks {link}"
+    text = (RUNBOOKS / f"{name}.md").read_text(encoding="utf-8")
+    assert text.startswith(f"# {name}\n"), f"{link} must be titled with the alert's name"
+    assert rule["labels"]["severity"] in text
+    for section in ("## What it means for callers", "## Diagnose", "## Fix", "## Afterwards"):
+        assert section in text, f"{link} lacks {section!r}"
+    # Links between runbooks point to runbooks that exist.
+    for target in re.findall(r"\]\(([A-Za-z]+\.md)\)", text):
+        assert (RUNBOOKS / target).exists(), f"{link} links to a missing {target}"
+
+
+def test_every_runbook_is_titled_with_its_alert():
+    for page in RUNBOOKS.glob("*.md"):
+        assert page.read_text(encoding="utf-8").startswith(f"# {page.stem}\n"), page.name

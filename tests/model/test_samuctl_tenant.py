@@ -49,7 +49,7 @@ def test_validate_unreadable_and_unparsable_files(tmp_path, capsys):
     assert main(["tenant", "validate", str(broken), str(tmp_path / "missing.yaml")]) == 1
     err = capsys.readouterr().err
     assert "broken.yaml: (file): not valid YAML" in err
-    assert "missing.yaml: (file): cannot read" in err
+    assert "missing.yaml: (file): no such file" in err
 
 
 def test_crd_check_fails_on_a_stale_file_and_generate_fixes_it(tmp_path, capsys):

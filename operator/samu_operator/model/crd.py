@@ -116,11 +116,17 @@ def openapi_schema() -> dict[str, Any]:
         "description": "The telephony tenant of one SAMU-Centre 15 (one per département)",
         "required": ["spec"],
         "properties": {
-            "apiVersion": {"type": "string"},
-            "kind": {"type": "string"},
-            "metadata": {"type": "object"},
-            "spec": spec,
-            "status": status,
+            "apiVersion": {"type": "string", "description": f"always {API_GROUP}/{API_VERSION}"},
+            "kind": {"type": "string", "description": "always SamuTenant"},
+            "metadata": {
+                "type": "object",
+                "description": "name: 'samu-' + the lower-case département code, e.g. samu-2a",
+            },
+            "spec": {**spec, "description": spec.get("description") or "the tenant as declared"},
+            "status": {
+                **status,
+                "description": "written by the operator only: what it made of the spec",
+            },
         },
         "x-kubernetes-validations": ROOT_RULES,
     }

@@ -48,6 +48,8 @@ class PbxResources(CrdModel):
 
 
 class PbxSpec(CrdModel):
+    """The PBX (Asterisk) of the tenant: one per zone, one active, the others standby."""
+
     image: ImageRef = Field(description="PBX image, pinned by tag or digest")
     zones: list[ZoneName] = Field(
         min_length=2,
@@ -68,6 +70,8 @@ class PbxSpec(CrdModel):
 
 
 class IvrSpec(CrdModel):
+    """The SVI (IVR) that greets every caller before the queues."""
+
     vital_distress_digit: Digit = Field(
         default="1", description="digit that sends the caller to the highest-priority queue"
     )
@@ -86,7 +90,9 @@ class IvrSpec(CrdModel):
 
 
 class QueueSpec(CrdModel):
-    name: DnsLabel
+    """One call queue of the bandeau; the lowest priority number is served first."""
+
+    name: DnsLabel = Field(description="queue name, e.g. vital-distress (a DNS label)")
     priority: int = Field(ge=0, le=9, description="0 is served first (vital distress)")
     max_wait_seconds: int = Field(
         default=60, ge=5, le=600, description="after this wait the call overflows"
@@ -94,7 +100,11 @@ class QueueSpec(CrdModel):
 
 
 class RecordingSpec(CrdModel):
-    retention_days: int = Field(default=365, ge=30, le=3650)
+    """Every call is recorded from its first second; this says how long and in how many copies."""
+
+    retention_days: int = Field(
+        default=365, ge=30, le=3650, description="days a recording is kept before deletion"
+    )
     replicas: int = Field(
         default=2, ge=2, le=3, description="copies in distinct zones; one copy is never enough"
     )
@@ -104,13 +114,23 @@ class RecordingSpec(CrdModel):
 
 
 class OverflowSpec(CrdModel):
+    """Débordement: where 15 calls go when this SAMU is saturated, down or does not answer."""
+
     partner: TenantName = Field(description="SamuTenant that takes the calls when this one cannot")
-    after_seconds: int = Field(default=30, ge=5, le=300)
+    after_seconds: int = Field(
+        default=30, ge=5, le=300, description="ringing time before a call overflows to the partner"
+    )
 
 
 class CapacitySpec(CrdModel):
+    """Size of the centre: sets the PBX's quota and when calls overflow for capacity."""
+
     agents: int = Field(ge=1, le=1000, description="ARM seats")
-    max_concurrent_calls: int = Field(ge=1, le=10000)
+    max_concurrent_calls: int = Field(
+        ge=1,
+        le=10000,
+        description="calls the PBX holds at once (answered and waiting); beyond it, overflow",
+    )
 
     @model_validator(mode="after")
     def _calls_cover_agents(self) -> "CapacitySpec":
@@ -128,7 +148,11 @@ class CapacitySpec(CrdModel):
 
 
 class FailoverSpec(CrdModel):
-    detection_seconds: int = Field(default=2, ge=1, le=30)
+    """How the operator moves the active PBX to another zone when its zone or pod fails."""
+
+    detection_seconds: int = Field(
+        default=2, ge=1, le=30, description="how long a PBX may be silent before it counts as dead"
+    )
     preferred_zones: list[ZoneName] = Field(
         default_factory=list,
         max_length=5,
@@ -157,14 +181,20 @@ class PositionSpec(CrdModel):
 
 
 class SamuTenantSpec(CrdModel):
+    """What the platform engineer declares for one SAMU-Centre 15."""
+
     department: Department
-    display_name: FreeText = Field(min_length=1, max_length=100)
+    display_name: FreeText = Field(
+        min_length=1, max_length=100, description="name shown to people, e.g. 'SAMU 30 - Nîmes'"
+    )
     numbers: list[PhoneNumber] = Field(
         default_factory=list, max_length=50, description="inbound numbers besides 15"
     )
     pbx: PbxSpec
     ivr: IvrSpec = IvrSpec()
-    queues: list[QueueSpec] = Field(min_length=1, max_length=20)
+    queues: list[QueueSpec] = Field(
+        min_length=1, max_length=20, description="call queues, each with its own priority"
+    )
     recording: RecordingSpec = RecordingSpec()
     overflow: OverflowSpec | None = None
     capacity: CapacitySpec
@@ -295,26 +325,34 @@ class PbxRole(StrEnum):
 
 
 class PbxStatus(CrdModel):
-    zone: str
-    pod: str | None = None
-    role: PbxRole
-    ready: bool = False
+    """One PBX as the operator last saw it."""
+
+    zone: str = Field(description="zone of this PBX")
+    pod: str | None = Field(default=None, description="its pod, when it exists")
+    role: PbxRole = Field(description="active (takes the calls), standby, fenced or down")
+    ready: bool = Field(default=False, description="its pod reports Ready")
 
 
 class FailoverRecord(CrdModel):
-    from_zone: str | None = Field(default=None, alias="from")
-    to: str
+    """The last promotion of a PBX in another zone."""
+
+    from_zone: str | None = Field(default=None, alias="from", description="zone left")
+    to: str = Field(description="zone of the new active PBX")
     at: str = Field(description="RFC 3339 time of the promotion")
     seconds: float = Field(ge=0, description="from the signal to the new active")
-    reason: str
+    reason: str = Field(description="the signal, e.g. NodeNotReady, PodNotReady, ZoneDown")
 
 
 class Condition(CrdModel):
-    type: str
-    status: Literal["True", "False", "Unknown"]
-    reason: str = ""
-    message: str = ""
-    last_transition_time: str | None = None
+    """A Kubernetes-style condition: Ready, Reconciled."""
+
+    type: str = Field(description="Ready or Reconciled")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown")
+    reason: str = Field(default="", description="one CamelCase word for the cause")
+    message: str = Field(default="", description="the cause, for people")
+    last_transition_time: str | None = Field(
+        default=None, description="RFC 3339 time the status last changed"
+    )
 
 
 class SamuTenantStatus(CrdModel):
@@ -322,14 +360,20 @@ class SamuTenantStatus(CrdModel):
 
     model_config = CrdModel.model_config | {"extra": "allow"}
 
-    phase: Phase = Phase.PENDING
-    active_zone: str | None = None
+    phase: Phase = Field(
+        default=Phase.PENDING, description="Pending, Ready, Degraded, FailingOver or Failed"
+    )
+    active_zone: str | None = Field(default=None, description="zone of the active PBX")
     epoch: int = Field(default=0, ge=0, description="fencing token: bumps on every promotion")
-    pbx: list[PbxStatus] = Field(default_factory=list)
-    last_failover: FailoverRecord | None = None
-    conditions: list[Condition] = Field(default_factory=list)
-    observed_generation: int | None = None
-    message: str = ""
+    pbx: list[PbxStatus] = Field(default_factory=list, description="every PBX, one per zone")
+    last_failover: FailoverRecord | None = Field(
+        default=None, description="the last promotion, if any"
+    )
+    conditions: list[Condition] = Field(default_factory=list, description="Ready, Reconciled")
+    observed_generation: int | None = Field(
+        default=None, description="the spec generation the status describes"
+    )
+    message: str = Field(default="", description="why the tenant is not Ready, for people")
 
 
 class Metadata(CrdModel):

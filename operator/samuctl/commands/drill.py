@@ -23,21 +23,55 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     drill.add_argument(
         "--timeout", type=float, default=120.0, help="seconds to wait for each stage (default 120)"
     )
+    drill.add_argument(
+        "--status",
+        action="store_true",
+        help="after the failover, print `samuctl tenant status` of every tenant, read from the "
+        "emulated cluster's API as from a real one",
+    )
     add_output_flag(drill)
     drill.set_defaults(func=_drill)
 
 
 def _drill(args: argparse.Namespace) -> int:
     from samu_operator.drill import run_drill
+    from samuctl.progress import Progress
 
     zones = tuple(z.strip() for z in args.zones.split(",") if z.strip())
+    rows: list = []
+
+    def read_status(url: str) -> None:
+        from samu_operator import kube
+        from samuctl.commands.tenant_status import read_rows
+
+        rows.extend(read_rows(kube.Kube(kube.make_api_client(url)), None))
+
     try:
-        report = asyncio.run(run_drill(args.tenants, zones, args.kill_zone, args.timeout))
+        with Progress.for_command(args.output).ticker() as progress:
+            report = asyncio.run(
+                run_drill(
+                    args.tenants,
+                    zones,
+                    args.kill_zone,
+                    args.timeout,
+                    progress=progress.update,
+                    inspect=read_status if args.status else None,
+                )
+            )
     except (ValueError, RuntimeError) as exc:
         print(f"samuctl drill: {exc}", file=sys.stderr)
         return 2
     if args.output == "json":
-        print_data(report.as_dict(), "json")
+        data = report.as_dict()
+        if args.status:
+            data["status"] = [r.as_dict() for r in rows]
+        print_data(data, "json")
     else:
         print(report.text())
+        if args.status:
+            import datetime
+
+            from samu_operator.core.tenant_view import render_table
+
+            print(f"\n{render_table(rows, datetime.datetime.now(datetime.UTC))}")
     return 0 if report.ok else 1

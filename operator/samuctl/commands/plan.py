@@ -5,6 +5,7 @@ Exit codes: 0 every guardrail passes; 1 a guardrail fails (the list is printed);
 """
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -76,6 +77,18 @@ def _stack_name(path: Path) -> str:
     return path.stem
 
 
+def out_dir_error(out: Path) -> str | None:
+    """Why the plan cannot be written under ``out`` (checked before minutes of work), or None."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        return f"{existing} is a file: give a directory for the plan"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable: choose a directory you can write to"
+    return None
+
+
 def _plan(args: argparse.Namespace) -> int:
     from samu_infra.stackfile import ConfigError, load_stack_file, stack_path
 
@@ -88,9 +101,16 @@ def _plan(args: argparse.Namespace) -> int:
     root = args.project_root.resolve()
     path = args.config_file or stack_path(root, args.stack)
     stack = args.stack or _stack_name(path)
+    problem = out_dir_error(args.out)
+    if problem:
+        print(f"--out {args.out}: {problem}", file=sys.stderr)
+        return 2
     try:
         cfg = load_stack_file(path, root)
     except ConfigError as exc:
+        if len(exc.issues) == 1 and exc.issues[0].key == "(file)":  # one line for one problem
+            print(f"{exc.source}: {exc.issues[0].message}", file=sys.stderr)
+            return 2
         print(f"{exc.source}: invalid stack config, nothing was declared:", file=sys.stderr)
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)
@@ -99,8 +119,13 @@ def _plan(args: argparse.Namespace) -> int:
         return 2
 
     from samu_infra.runner import plan
+    from samuctl.progress import Progress
 
-    result = plan(cfg, stack, args.out, project_root=root)
+    with Progress.for_command(args.output).ticker() as progress:
+        progress.update(
+            f"planning stack {stack}: evaluating the program offline, then the guardrails"
+        )
+        result = plan(cfg, stack, args.out, project_root=root)
     if args.output == "json":
         print_data({k: v for k, v in result.doc.items() if k != "resources"}, "json")
     else:

@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from samuctl.commands import tenant_scaffold, tenant_status
 from samuctl.commands.output import add_output_flag, print_data
 
 
@@ -15,7 +16,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "validate",
         help="check SamuTenant files; exit 1 naming every error by file and field",
         description="Validate SamuTenant YAML files (several documents per file allowed). "
-        "Exit 0 when all are valid, 1 otherwise, with each error named by file and field.",
+        "Exit 0 when all are valid, 1 otherwise, with each error named by file and field. "
+        "Across files: one tenant per département, each number claimed once.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="SamuTenant YAML file(s)")
     validate.add_argument(
@@ -30,6 +32,11 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         default=Path("."),
         help="directory holding stacks/ (default: the current directory)",
     )
+    validate.add_argument(
+        "--whole-set",
+        action="store_true",
+        help="the files are every tenant of the platform: each overflow partner must be one",
+    )
     add_output_flag(validate)
     validate.set_defaults(func=_validate)
 
@@ -43,6 +50,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     render.add_argument("files", nargs="+", metavar="FILE", help="SamuTenant YAML file(s)")
     add_output_flag(render, choices=("yaml", "json"))
     render.set_defaults(func=_render)
+
+    tenant_status.register(verbs)
+    tenant_scaffold.register(verbs)
 
 
 def _stack_zone_errors(results: list, stack: str, root: Path) -> int:
@@ -67,7 +77,7 @@ def _stack_zone_errors(results: list, stack: str, root: Path) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from samu_operator.tenantfiles import check_files
 
-    results = check_files(args.files)
+    results = check_files(args.files, whole_set=args.whole_set)
     if args.stack and _stack_zone_errors(results, args.stack, args.project_root):
         return 2
     if args.output == "json":

@@ -1,0 +1,1 @@
+"""samuctl as a user meets it: mistakes, scaffolding, status, completion."""
