@@ -19,9 +19,9 @@ from samu_infra.addressing import MAX_ZONES
 from samu_infra.config import EEA, PROJECT, QUALIFIED_REGIONS, StackConfig
 from samu_infra.edge import edge_issues
 from samu_infra.zones import tenant_zone_issues
+from samu_operator.inputs.yamlfiles import InputError, load_all
 from samu_operator.model.errors import tenant_errors
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, tenant_name_for
-from samu_operator.yamlfiles import InputError, load_all
 
 PREFIX = f"{PROJECT}:"
 #: The repository root (charts are named relative to it in the stack files).

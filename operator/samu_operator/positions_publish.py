@@ -13,7 +13,7 @@ from samu_operator.core import positions
 from samu_operator.core.desired import position_secrets
 from samu_operator.core.meta import namespace_of
 from samu_operator.kube import Kube, Ref
-from samu_operator.kube_apply import Applied, apply_all
+from samu_operator.kube.apply import Applied, apply_all
 from samu_operator.model.tenant import SamuTenant
 
 

@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("samuctl: output closed early by the reader (e.g. | head)", file=sys.stderr)
         return EXIT_PIPE_CLOSED
     except Exception as exc:
-        from samu_operator.yamlfiles import InputError
+        from samu_operator.inputs.yamlfiles import InputError
 
         if isinstance(exc, InputError):
             print(str(exc), file=sys.stderr)

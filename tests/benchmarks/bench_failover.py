@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import json
 
-from samu_operator.drill import percentile, run_drill
+from samu_operator.sim.drill import percentile, run_drill
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 import yaml
 
 from samu_operator import kube
-from samu_operator.kubelet import EmulatedCluster
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
+from samu_operator.sim.kubelet import EmulatedCluster
 
 REPO = Path(__file__).resolve().parents[2]
 TENANTS = f"{API_GROUP}/{API_VERSION}/{PLURAL}"

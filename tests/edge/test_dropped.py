@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 
-from samu_operator import kube, kube_apply
+from samu_operator import kube
 from samu_operator.core import dropped
 from samu_operator.core.labels import TENANT
 from samu_operator.edge.files import EdgeFiles
 from samu_operator.edge.publish import DroppedPublisher
 from samu_operator.edge.rpc import RpcError
 from samu_operator.edge.sync import EdgeSync
-from samu_operator.kubelet import EmulatedCluster
+from samu_operator.kube import apply as kube_apply
+from samu_operator.sim.kubelet import EmulatedCluster
 
 CONFIGMAPS, EVENTS = "v1/configmaps", "v1/events"
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from samu_operator.edge.files import DROPPED_FILE
-from samu_operator.kubelet import EmulatedCluster
+from samu_operator.sim.kubelet import EmulatedCluster
 from tests.edge.conftest import tenant_doc
 from tests.operator.harness import TENANTS, wait_for
 

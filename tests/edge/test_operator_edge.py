@@ -17,7 +17,7 @@ os.environ.setdefault("SAMU_OPERATOR_PEERING_LIFETIME", "3")
 from samu_operator.edge import sidecar as edge_handler
 from samu_operator.edge.rpc import RpcError
 from samu_operator.handlers import failover  # noqa: F401  the promotions this test needs
-from samu_operator.kubelet import EmulatedCluster
+from samu_operator.sim.kubelet import EmulatedCluster
 from tests.edge.conftest import Lab
 from tests.edge.harness import missing_binaries
 from tests.operator.harness import TENANTS, OperatorThread, apply, tenant_doc, wait_for

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from samu_operator.core.routing import build_routing
-from samu_operator.kubelet import EmulatedCluster
+from samu_operator.sim.kubelet import EmulatedCluster
 from tests.edge.conftest import Lab, tenant_doc
 from tests.edge.harness import missing_binaries
 from tests.operator.harness import TENANTS, wait_for

@@ -15,7 +15,7 @@ import pytest
 
 from samu_operator import kube
 from samu_operator.edge.publish import DroppedPublisher
-from samu_operator.kubelet import EmulatedCluster
+from samu_operator.sim.kubelet import EmulatedCluster
 from tests.edge.conftest import Lab, tenant_doc
 from tests.edge.harness import wait_for
 

@@ -12,11 +12,11 @@ os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
 os.environ.setdefault("SAMU_FAILOVER_RECHECK_SECONDS", "1")
 os.environ.setdefault("SAMU_OPERATOR_PEERING_LIFETIME", "3")
 
-from samu_operator import kmock_speedup
-from samu_operator.audit import double_actives
 from samu_operator.core import labels
 from samu_operator.core.desired import ACTIVE_SERVICE
-from samu_operator.kubelet import EmulatedCluster
+from samu_operator.sim import kmock_speedup
+from samu_operator.sim.audit import double_actives
+from samu_operator.sim.kubelet import EmulatedCluster
 from tests.operator.harness import OperatorThread, apply, tenant, tenant_doc, wait_for
 
 kmock_speedup.install()  # the request log grows with every test request: keep matching O(1)

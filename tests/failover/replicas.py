@@ -7,10 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from samu_operator.drill import OperatorInThread
-from samu_operator.failover_engine import FailoverEngine
+from samu_operator.failover.engine import FailoverEngine
 from samu_operator.handlers import failover
-from samu_operator.kubelet import EmulatedCluster
+from samu_operator.sim.drill import OperatorInThread
+from samu_operator.sim.kubelet import EmulatedCluster
 from tests.failover.conftest import onboard, settled
 from tests.operator.harness import wait_for
 

@@ -1,9 +1,9 @@
 """The double-active audit finds what it must find (so that its 0 in the e2e tests means 0)."""
 
-from samu_operator.audit import double_actives
 from samu_operator.core import labels
 from samu_operator.core.desired import ACTIVE_SERVICE
-from samu_operator.kubelet import EmulatedCluster
+from samu_operator.sim.audit import double_actives
+from samu_operator.sim.kubelet import EmulatedCluster
 
 NS = "samu-30"
 

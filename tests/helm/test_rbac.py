@@ -23,7 +23,7 @@ from samu_operator.core import positions
 from samu_operator.core.desired import DERIVED_SECRETS, SECRET_NAME, STORE_SECRET_NAME
 from samu_operator.core.fencing import SWITCHOVER_ANNOTATION
 from samu_operator.edge.files import DROPPED_FILE
-from samu_operator.kubelet import EmulatedCluster
+from samu_operator.sim.kubelet import EmulatedCluster
 from tests.helm import rbac
 from tests.helm.charts import EDGE_CHART, OPERATOR_CHART, bound_cluster_role, render
 from tests.operator.harness import TENANTS, apply, tenant, tenant_doc, wait_for

@@ -17,7 +17,7 @@ import pytest_asyncio
 os.environ.setdefault("SAMU_OPERATOR_RECHECK_SECONDS", "10")
 os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
 
-from samu_operator.kubelet import EmulatedCluster
+from samu_operator.sim.kubelet import EmulatedCluster
 from tests.operator.harness import OperatorThread
 
 #: Set to a file path to collect what the operator asked the API server for in every e2e

@@ -31,8 +31,8 @@ import yaml
 from kopf.testing import KopfRunner
 
 from samu_operator import kube
-from samu_operator.kubelet import EmulatedCluster
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
+from samu_operator.sim.kubelet import EmulatedCluster
 
 T = TypeVar("T")
 TENANTS = f"{API_GROUP}/{API_VERSION}/{PLURAL}"

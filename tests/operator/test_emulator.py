@@ -6,9 +6,9 @@ import json
 import aiohttp
 import pytest
 
-from samu_operator.emulator import parse_selector, selector_matches
 from samu_operator.kube import Kube, KubeError, Ref, make_api_client
-from samu_operator.kubelet import EmulatedCluster
+from samu_operator.sim.emulator import parse_selector, selector_matches
+from samu_operator.sim.kubelet import EmulatedCluster
 
 CM = {
     "apiVersion": "v1",

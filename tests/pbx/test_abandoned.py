@@ -13,8 +13,8 @@ import pytest
 from samu_operator import kube
 from samu_operator.core import abandoned, dropped
 from samu_operator.edge.publish import DroppedPublisher
-from samu_operator.kubelet import EmulatedCluster
 from samu_operator.pbx.abandoned import AbandonedCalls, run_once
+from samu_operator.sim.kubelet import EmulatedCluster
 from tests.operator.harness import wait_for
 
 QUEUE_LOG = """\

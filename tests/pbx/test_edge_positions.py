@@ -15,8 +15,8 @@ from samu_operator.edge import sidecar
 from samu_operator.edge.files import EdgeFiles
 from samu_operator.edge.rpc import KamailioRpc
 from samu_operator.edge.sync import EdgeSync
-from samu_operator.kubelet import EmulatedCluster
 from samu_operator.model import TenantInvalid, validate_tenant
+from samu_operator.sim.kubelet import EmulatedCluster
 from tests.operator.harness import example
 
 

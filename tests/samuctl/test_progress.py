@@ -2,7 +2,7 @@
 
 import io
 
-from samu_operator import drill
+from samu_operator.sim import drill
 from samuctl.progress import Progress
 
 

@@ -11,12 +11,13 @@ from typing import Any
 
 import kopf
 
-from samu_operator import kube, kube_apply, metrics
+from samu_operator import kube, metrics
 from samu_operator.core import drift
 from samu_operator.core import labels as lbl
 from samu_operator.core.desired import apply_policy
 from samu_operator.handlers import state
 from samu_operator.handlers.tenants import TENANTS, pods_by_zone
+from samu_operator.kube import apply as kube_apply
 from samu_operator.model.tenant import KIND
 
 #: (group, version, plural) of every kind a tenant owns, watched for drift. Not Secrets:

@@ -21,7 +21,7 @@ from samu_operator.core import labels as lbl
 from samu_operator.core.facts import tenant_policy
 from samu_operator.core.failover import Decision, Reason, zone_pod
 from samu_operator.core.status import Problem, ZoneFact
-from samu_operator.failover_engine import FailoverEngine
+from samu_operator.failover.engine import FailoverEngine
 from samu_operator.handlers import state
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
 

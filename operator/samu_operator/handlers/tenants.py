@@ -13,11 +13,12 @@ from typing import Any
 
 import kopf
 
-from samu_operator import kube, kube_apply, metrics, positions_publish
+from samu_operator import kube, metrics, positions_publish
 from samu_operator.core import labels as lbl
 from samu_operator.core.rollout import REVISION
 from samu_operator.core.status import Problem
 from samu_operator.handlers import state
+from samu_operator.kube import apply as kube_apply
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
 
 TENANTS = (API_GROUP, API_VERSION, PLURAL)

@@ -34,7 +34,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def _drill(args: argparse.Namespace) -> int:
-    from samu_operator.drill import run_drill
+    from samu_operator.sim.drill import run_drill
     from samuctl.progress import Progress
 
     zones = tuple(z.strip() for z in args.zones.split(",") if z.strip())

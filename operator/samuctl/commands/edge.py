@@ -57,9 +57,9 @@ def template_error(template: str) -> str | None:
 
 def _render(args: argparse.Namespace) -> int:
     from samu_operator.core.routing import DEFAULT_ADDRESS_TEMPLATE, RoutingError, build_routing
+    from samu_operator.inputs.tenantfiles import load_documents
+    from samu_operator.inputs.yamlfiles import InputError
     from samu_operator.model.errors import tenant_errors
-    from samu_operator.tenantfiles import load_documents
-    from samu_operator.yamlfiles import InputError
 
     template = args.address_template or DEFAULT_ADDRESS_TEMPLATE
     problem = template_error(template)

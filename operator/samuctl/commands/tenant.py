@@ -75,7 +75,7 @@ def _stack_zone_errors(results: list, stack: str, root: Path) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from samu_operator.tenantfiles import check_files
+    from samu_operator.inputs.tenantfiles import check_files
 
     results = check_files(args.files, whole_set=args.whole_set)
     if args.stack and _stack_zone_errors(results, args.stack, args.project_root):
@@ -96,7 +96,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from samu_operator.core.desired import desired_objects
-    from samu_operator.tenantfiles import check_files
+    from samu_operator.inputs.tenantfiles import check_files
 
     results = check_files(args.files)
     bad = [r for r in results if r.errors]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from samu_operator.core import labels as lbl
-from samu_operator.emulator import SamuEmulator, now_rfc3339
+from samu_operator.sim.emulator import SamuEmulator, now_rfc3339
 
 PODS = "v1/pods"
 NODES = "v1/nodes"

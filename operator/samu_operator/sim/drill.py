@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from samu_operator import kube
-from samu_operator.audit import double_actives
 from samu_operator.core import labels
 from samu_operator.core.desired import ACTIVE_SERVICE, pbx_name
 from samu_operator.model.departments import DEPARTMENTS
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL, tenant_name_for
+from samu_operator.sim.audit import double_actives
 
 TENANTS = f"{API_GROUP}/{API_VERSION}/{PLURAL}"
 MAX_TENANTS = len(DEPARTMENTS)
@@ -195,8 +195,8 @@ async def run_drill(
     ``inspect`` is called with the emulator's URL after the failover, before it stops
     (``samuctl drill --status`` reads the tenants' status there, as from a cluster)."""
     say = progress or (lambda _text: None)
-    from samu_operator import kmock_speedup
-    from samu_operator.kubelet import EmulatedCluster
+    from samu_operator.sim import kmock_speedup
+    from samu_operator.sim.kubelet import EmulatedCluster
 
     kmock_speedup.install()
 

@@ -4,8 +4,8 @@ made for each tenant touched, and its fencing plan (``core.fencing``) carried ou
 This module holds the scheduling: the engine's own thread pool, one evaluation at a time per
 tenant (a busy tenant is marked dirty and evaluated once more, never waited for), retries of
 held decisions, and the bookkeeping of signals and failures. The cached view of pods, nodes
-and tenants is in ``failover_cache``; the API writes (fence, epoch compare-and-swap, labels,
-Service selector, switchover clearing, Events) are in ``failover_writes``.
+and tenants is in ``failover.cache``; the API writes (fence, epoch compare-and-swap, labels,
+Service selector, switchover clearing, Events) are in ``failover.writes``.
 """
 
 import contextvars
@@ -26,8 +26,8 @@ from samu_operator.core.facts import (
 )
 from samu_operator.core.failover import Action, Decision, Reason, World, decide
 from samu_operator.core.fencing import converge_plan, promotion_plan, switchover_settled
-from samu_operator.failover_cache import Body
-from samu_operator.failover_writes import FailoverWriter, Halted
+from samu_operator.failover.cache import Body
+from samu_operator.failover.writes import FailoverWriter, Halted
 
 log = logging.getLogger("samu_operator.failover")
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from samu_operator.inputs.yamlfiles import InputError, load_all
 from samu_operator.model.errors import FieldError, parse_tenant, tenant_errors
 from samu_operator.model.tenant import SamuTenant
-from samu_operator.yamlfiles import InputError, load_all
 
 
 @dataclass

@@ -24,7 +24,7 @@ from samu_operator.core.fencing import (
     Step,
 )
 from samu_operator.core.meta import namespace_of
-from samu_operator.failover_cache import Body, FailoverCache
+from samu_operator.failover.cache import Body, FailoverCache
 from samu_operator.model.tenant import KIND
 
 log = logging.getLogger("samu_operator.failover")

@@ -8,6 +8,7 @@ used everywhere: lists are replaced whole, the same in a real API server and in 
 
 Sync on purpose: Kopf runs sync handlers in its thread pool, and the shared urllib3 pool is
 thread-safe (``benchmarks/bench_onboard.py`` measures that it meets the 100-tenant goal).
+The apply policy over this client (create-only, retained, drift) is ``kube.apply``.
 """
 
 import json
