@@ -254,6 +254,69 @@ MISTAKES = [
         ("spec.capacity.agents", "set at least 1"),
         lambda d: _one(d, "x.yaml", _samu30(capacity={"agents": 0, "maxConcurrentCalls": 5})),
     ),
+    # routing modes and secours (the bascule's spec)
+    Mistake(
+        "legacy-mode-without-trunk",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.mode", "'legacy' needs the old platform's trunk", "add routing.legacy"),
+        lambda d: _one(d, "x.yaml", _samu30(routing={"mode": "legacy"})),
+    ),
+    Mistake(
+        "legacy-trunk-not-tls",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.legacy.trunks[0]", "not a TLS trunk", "transport=tls"),
+        lambda d: _one(
+            d,
+            "x.yaml",
+            _samu30(routing={"mode": "legacy", "legacy": {"trunks": ["sip:sbc.example:5060"]}}),
+        ),
+    ),
+    Mistake(
+        "routing-mode-typo",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.mode", "'legacyy' is not allowed here", "'legacy' or 'platform'"),
+        lambda d: _one(d, "x.yaml", _samu30(routing={"mode": "legacyy"})),
+    ),
+    Mistake(
+        "secours-own-number",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.secours[0].number", "own numbers", "outside the platform"),
+        lambda d: _one(d, "x.yaml", _samu30(routing={"secours": [{"number": "+33466000015"}]})),
+    ),
+    Mistake(
+        "secours-national-number",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.secours[0].number", "national number", "'+33466000099'"),
+        lambda d: _one(d, "x.yaml", _samu30(routing={"secours": [{"number": "0466000099"}]})),
+    ),
+    Mistake(
+        "fallbacks-secours-first",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.fallbacks[0]", "'secours' comes before 'partner'", "reorder"),
+        lambda d: _one(
+            d,
+            "x.yaml",
+            _samu30(
+                routing={
+                    "fallbacks": ["secours", "partner"],
+                    "secours": [{"number": "+33466000099"}],
+                }
+            ),
+        ),
+    ),
+    Mistake(
+        "fallbacks-without-partner",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.fallbacks", "names 'samu-34' but 'partner' is not listed", "add it"),
+        lambda d: _one(d, "x.yaml", _samu30(routing={"fallbacks": []})),
+    ),
     # tenant render
     Mistake(
         "render-latin1",
