@@ -82,6 +82,14 @@ def test_configmap_is_not_the_operators_child_and_event_is_named_after_the_call(
     assert ev["metadata"]["name"] == other["metadata"]["name"]
 
 
+def test_a_call_refused_everywhere_is_a_call_back_with_its_own_reason():
+    record = {**rec("c9", 100.0), "reason": dropped.REFUSED, "status": 503}
+    ev = dropped.event("samu-30", record, None, "2026-11-26T00:00:00Z")
+    assert ev["reason"] == "CallRefused"
+    assert "refused by every destination" in ev["message"] and "last answer 503" in ev["message"]
+    assert dropped.data_patch({}, [record], cap=5)  # in the ledger like any dropped call
+
+
 def test_journal_parse_skips_a_torn_line():
     lines = [json.dumps(rec("c1", 1.0)), "", '{"callId": "c2", "at']
     assert [r["callId"] for r in dropped.parse_journal(lines)] == ["c1"]
