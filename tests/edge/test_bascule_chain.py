@@ -17,6 +17,7 @@ import yaml
 os.environ.setdefault("SAMU_OPERATOR_RECHECK_SECONDS", "2")
 os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
 
+from samu_operator.bascule.checks import settled
 from samu_operator.edge import sidecar as edge_handler
 from samu_operator.edge.rpc import RpcError
 from samu_operator.kubelet import EmulatedCluster
@@ -95,10 +96,10 @@ async def test_run_and_rollback_through_the_operator_and_the_edge(
                         _routed_to(lab, 1030)
                         and _probed_up(lab, legacy.uri)
                         and _probed_up(lab, pbx_a)
-                        and (tenant(cluster, "samu-30").get("status") or {}).get("phase") == "Ready"
+                        and settled(tenant(cluster, "samu-30"))
                     ),
                     40,
-                    "samu-30 Ready, routed to its old platform, everything probed up",
+                    "samu-30 Ready and settled, routed to its old platform, everything probed up",
                 )
                 run = await asyncio.to_thread(lab.caller(number=NUMBER).run, 20, 10)
                 assert run.failed_setups == 0 and run.by_pbx() == {"samu-30-legacy-1": 10}
@@ -106,7 +107,7 @@ async def test_run_and_rollback_through_the_operator_and_the_edge(
                 common = ["--wave", str(wave), "--server", cluster.url, "--yes"]
                 common += ["--edge-rpc", lab.edge.rpc.url]
                 code, report = await _samuctl("run", *common, "--accept-unchecked", NOT_YET)
-                assert code == 0, report
+                assert code == 0, (report["stopped"], report["tenants"])
                 assert report["flipped"] == ["samu-30"]
                 [outcome] = report["tenants"]
                 verdicts = {c["check"]: c["verdict"] for c in outcome["checks"]}
@@ -118,7 +119,7 @@ async def test_run_and_rollback_through_the_operator_and_the_edge(
 
                 back = ["--accept-unchecked", ""]  # the old platform's probes answer it
                 code, report = await _samuctl("rollback", *common, *back)
-                assert code == 0, report
+                assert code == 0, (report["stopped"], report["tenants"])
                 [check] = report["tenants"][0]["checks"]
                 assert (check["check"], check["verdict"]) == ("old-platform-probed-up", "pass")
                 run = await asyncio.to_thread(lab.caller(number=NUMBER).run, 20, 10)

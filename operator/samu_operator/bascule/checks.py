@@ -109,6 +109,12 @@ def preflight(
     return results
 
 
+def settled(tenant: Mapping[str, Any]) -> bool:
+    """The operator's status of a tenant has settled: Ready at its current generation, with
+    a standby ready in another zone (its PBX roles converge a moment after the phase)."""
+    return _ready(tenant)[0] == Verdict.PASS and _standby(tenant)[0] == Verdict.PASS
+
+
 def first_block(results: Sequence[CheckResult]) -> CheckResult | None:
     return next((r for r in results if r.blocks), None)
 

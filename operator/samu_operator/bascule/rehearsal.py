@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from samu_operator import kube
+from samu_operator.bascule.checks import settled
 from samu_operator.bascule.runner import Runner, WaveReport
 from samu_operator.bascule.wave import Wave
 from samu_operator.drill import TENANTS, OperatorInThread, tenant_doc
@@ -112,13 +113,11 @@ _ALL = frozenset({"positions-registered", "recordings-shipping", "test-call", "p
 async def _until_ready(
     emulator: Any, names: list[str], timeout: float, say: Callable[[str], None]
 ) -> None:
+    """Until every tenant is Ready with its status settled (checks.settled), as a person
+    waits before a real night."""
     deadline = time.monotonic() + timeout
     while True:
-        ready = sum(
-            1
-            for n in names
-            if ((emulator.read(TENANTS, None, n) or {}).get("status") or {}).get("phase") == "Ready"
-        )
+        ready = sum(1 for n in names if settled(emulator.read(TENANTS, None, n) or {}))
         say(f"rehearsal: {ready}/{len(names)} tenants Ready")
         if ready == len(names):
             return
