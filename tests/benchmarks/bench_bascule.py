@@ -5,8 +5,8 @@ legacy). Prints the time of:
 1. one flip of one SAMU (legacy -> platform): render, write the routing map (the only file
    that changes), ``htable.reload`` — the edge's own part, measured as EdgeSync.apply does;
 2. the ten flipped at once (one write, one reload) and one by one;
-3. for scale, a PBX failover's reload (dispatcher list + routing map, ``dispatcher.reload``
-   + ``htable.reload``) of the same table.
+3. for scale, a PBX failover's reload of the same table (bench_edge.py's: dispatcher list +
+   routing map, ``dispatcher.reload`` + ``htable.reload``).
 and checks after each flip that Kamailio itself routes the flipped numbers to the new set
 (``htable.get``).
 
@@ -24,9 +24,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from samu_operator.core.routing import LEGACY_FIRST, PLATFORM_FIRST, build_routing, set_id_for
-from samu_operator.edge.files import write_atomic
-from tests.benchmarks.bench_edge import hundred_samu
+from samu_operator.bascule.plan import flipped
+from samu_operator.core.routing import LEGACY_FIRST, PLATFORM_FIRST, set_id_for
+from tests.benchmarks.bench_edge import bench_reload, hundred_samu
 from tests.edge.conftest import Lab
 from tests.edge.harness import missing_binaries
 
@@ -41,14 +41,6 @@ def with_old_platform(docs: list[dict[str, Any]], count: int) -> list[dict[str, 
             "fallbacks": ["platform", "legacy", "partner", "secours"],
             "secours": [{"number": "+33466000099"}],
         }
-    return out
-
-
-def flipped(docs: list[dict[str, Any]], names: set[str], mode: str) -> list[dict[str, Any]]:
-    out = copy.deepcopy(docs)
-    for doc in out:
-        if doc["metadata"]["name"] in names:
-            doc["spec"]["routing"]["mode"] = mode
     return out
 
 
@@ -68,6 +60,24 @@ def timed_apply(lab: Lab, docs: list[dict[str, Any]]) -> tuple[float, bool]:
     seconds = time.perf_counter() - start
     RELOADS.append(result.reload_seconds)
     return seconds, lab.edge.files.dispatcher.stat().st_mtime_ns != before
+
+
+def report(
+    args: argparse.Namespace,
+    one: list[float],
+    at_once: list[float],
+    by_one: list[float],
+    rewrote: int,
+) -> None:
+    def ms(values: list[float]) -> str:
+        return f"median {statistics.median(values) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms"
+
+    print(f"== bascule flips on the 100-SAMU table (10 with an old platform), {args.runs} runs")
+    print(f"one SAMU flipped (render + routing map + htable.reload): {ms(one)}")
+    print(f"ten SAMU flipped at once (one write, one reload): {ms(at_once)}")
+    print(f"ten SAMU flipped one by one (ten writes, ten reloads), whole wave: {ms(by_one)}")
+    print(f"of which the edge's reload (htable.reload over JSON-RPC): {ms(RELOADS)}")
+    print(f"dispatcher list rewritten by a flip: {rewrote} times (0 expected)")
 
 
 def main() -> int:
@@ -107,29 +117,12 @@ def main() -> int:
                 by_one.append(time.perf_counter() - start)
                 assert all(entry_at_edge(lab, numbers[n]) == sets[n] + PLATFORM_FIRST for n in wave)
                 timed_apply(lab, docs)
-            failover = []
-            for i in range(args.runs):
-                time.sleep(1.1)  # dispatcher accepts one reload a second (reload_delta)
-                docs[50]["status"]["epoch"] = 10 + i
-                table = build_routing(docs, addresses=lab.all_addresses)
-                start = time.perf_counter()
-                write_atomic(lab.edge.files.dispatcher, table.dispatcher_list())
-                write_atomic(lab.edge.files.routing, table.routing_map(), distinct_mtime=True)
-                lab.sync.reload()
-                failover.append(time.perf_counter() - start)
+            report(args, one, at_once, by_one, rewrote)
+            print("for scale, a failover's reload of the same table:")
+            bench_reload(lab, docs)
         finally:
             lab.stop()
 
-    def ms(values: list[float]) -> str:
-        return f"median {statistics.median(values) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms"
-
-    print(f"== bascule flips on the 100-SAMU table (10 with an old platform), {args.runs} runs")
-    print(f"one SAMU flipped (render + routing map + htable.reload): {ms(one)}")
-    print(f"ten SAMU flipped at once (one write, one reload): {ms(at_once)}")
-    print(f"ten SAMU flipped one by one (ten writes, ten reloads), whole wave: {ms(by_one)}")
-    print(f"of which the edge's reload (htable.reload over JSON-RPC): {ms(RELOADS)}")
-    print(f"dispatcher list rewritten by a flip: {rewrote} times (0 expected)")
-    print(f"for scale, a failover's write + reload (both tables and reloads): {ms(failover)}")
     return 0
 
 

@@ -18,12 +18,10 @@ os.environ.setdefault("SAMU_OPERATOR_RECHECK_SECONDS", "2")
 os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
 
 from samu_operator.bascule.checks import settled
-from samu_operator.edge import sidecar as edge_handler
 from samu_operator.edge.rpc import RpcError
 from samu_operator.kubelet import EmulatedCluster
 from samuctl.main import main
-from tests.edge.conftest import Lab
-from tests.edge.harness import missing_binaries
+from tests.edge.conftest import Lab, sidecar_lab
 from tests.operator.harness import OperatorThread, apply, tenant, tenant_doc, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sip]
@@ -62,18 +60,9 @@ async def _samuctl(*argv: str) -> tuple[int, Any]:
 async def test_run_and_rollback_through_the_operator_and_the_edge(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if missing_binaries():
-        pytest.skip(f"{', '.join(missing_binaries())} not installed: `make debs`")
-    lab = Lab(tmp_path)
-    try:
-        for zone in ("a", "b", "c"):
-            lab.add_pbx("samu-30", zone)
-        legacy = lab.add_pbx("samu-30", "legacy-1")
-        lab.start([])
-        monkeypatch.setenv(edge_handler.DIR_ENV, str(lab.edge.files.directory))
-        monkeypatch.setenv(edge_handler.RPC_ENV, lab.edge.rpc.url)
-        monkeypatch.setenv(edge_handler.ADDRESSES_ENV, json.dumps(lab.all_addresses))
-        edge_handler._tenants.clear()
+    stand_ins = ["samu-30/a", "samu-30/b", "samu-30/c", "samu-30/legacy-1"]
+    with sidecar_lab(tmp_path, monkeypatch, stand_ins) as lab:
+        legacy = lab.pbx["samu-30/legacy-1"]
         wave = tmp_path / "wave.yaml"
         wave.write_text(yaml.safe_dump({"wave": "nuit-1", "tenants": ["samu-30"]}))
 
@@ -126,6 +115,3 @@ async def test_run_and_rollback_through_the_operator_and_the_edge(
                 assert run.failed_setups == 0 and run.by_pbx() == {"samu-30-legacy-1": 10}
             finally:
                 await operator.stop()
-    finally:
-        edge_handler._tenants.clear()
-        lab.stop()
