@@ -15,7 +15,7 @@ All at once: every SAMU is checked first; one block and nothing is flipped.
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from samu_operator import kube
 from samu_operator.bascule.checks import (
@@ -144,9 +144,19 @@ def _seconds(value: float | None) -> str:
     return "not observed" if value is None else f"{value:.2f} s"
 
 
+class TenantApi(Protocol):
+    """What the runner asks of the API (samu_operator.kube.Kube; plan and check only list)."""
+
+    def list(self, api_version: str, kind: str) -> list[dict[str, Any]]: ...
+
+    def get(self, ref: kube.Ref) -> dict[str, Any] | None: ...
+
+    def merge(self, ref: kube.Ref, patch: dict[str, Any]) -> dict[str, Any]: ...
+
+
 @dataclass
 class Runner:
-    client: kube.Kube
+    client: TenantApi
     target: str
     edge_rpcs: Sequence[str] = ()
     waived: frozenset[str] = frozenset()
@@ -169,7 +179,7 @@ class Runner:
         if plan.errors:
             raise WaveRefused(plan)
         tenants, edges = self.tenants(), self.edges()
-        return [self._checked(item, tenants, edges, direction) for item in _order(plan, wave)]
+        return [self._checked(item, tenants, edges, direction) for item in _order(plan)]
 
     def run(self, wave: Wave, direction: str) -> WaveReport:
         start = time.monotonic()
@@ -178,7 +188,7 @@ class Runner:
             raise WaveRefused(plan)
         report = WaveReport(wave.wave, direction, wave.strategy.value, self.target)
         report.skipped = [i.tenant for i in plan.items if not i.changes]
-        items = _order(plan, wave)
+        items = _order(plan)
         if wave.strategy == Strategy.ALL_AT_ONCE:
             tenants, edges = self.tenants(), self.edges()
             report.outcomes = [self._checked(i, tenants, edges, direction) for i in items]
@@ -294,7 +304,7 @@ class Runner:
         return False
 
 
-def _order(plan: WavePlan, wave: Wave) -> list[PlanItem]:
+def _order(plan: WavePlan) -> list[PlanItem]:
     """The SAMU that change, in the wave's order (a rollback goes the other way)."""
     items = [i for i in plan.items if i.changes]
     return items if plan.direction == "run" else list(reversed(items))

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 
 from samu_operator.model.base import CrdModel, unique
-from samu_operator.model.errors import FieldError, _from_pydantic
+from samu_operator.model.errors import FieldError, field_errors
 from samu_operator.model.types import DnsLabel, TenantName
 from samu_operator.yamlfiles import InputError, load_all
 
@@ -57,7 +57,7 @@ def parse_wave(doc: Any, source: str) -> Wave:
     try:
         return Wave.model_validate(doc, by_alias=True, by_name=False)
     except ValidationError as exc:
-        raise WaveInvalid(source, _from_pydantic(exc)) from None
+        raise WaveInvalid(source, field_errors(exc)) from None
 
 
 def load_wave(path: Path) -> Wave:
