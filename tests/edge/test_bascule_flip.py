@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from tests.edge.conftest import Lab, tenant_doc
+from tests.edge.rawsip import invite
+from tests.edge.test_in_dialog import ATTACKER, Listener, Peer, header
 
 pytestmark = pytest.mark.sip
 
@@ -74,3 +76,43 @@ def test_old_platform_down_in_legacy_mode_calls_reach_the_pbx(lab: Lab) -> None:
     run = lab.caller(number=NUMBER).run(rate=20, calls=20)
     assert run.failed_setups == 0, run.log
     assert run.by_pbx() == {"samu-30-a": 20}
+
+
+def test_a_legacy_calls_signed_route_reaches_its_trunk_only_after_the_flip(lab: Lab) -> None:
+    """The next-hop rule for a call on the old platform: after the flip its Route still
+    reaches its trunk (the set it entered, 1030, keeps it), and nothing else."""
+    lab.add_pbx("samu-30", "a")
+    lab.add_pbx("samu-30", "b")
+    lab.add_pbx("samu-30", "legacy-1")
+    other = Listener("127.0.0.6")  # another SAMU's PBX: a destination the edge routes to
+    lab.addresses["samu-66/a"] = lab.addresses["samu-66/b"] = other.uri
+    samu66 = tenant_doc("66", numbers=["+33468000015"])
+    lab.start([_samu30("legacy"), samu66])
+    peer = Peer(lab.edge.sip_port)
+    call = invite(lab.edge.sip_port, NUMBER).replace(
+        b"127.0.0.1:{lport}", f"{ATTACKER}:{{lport}}".encode()
+    )
+    peer.send(call)
+    answer = peer.final()
+    assert answer is not None and answer.startswith("SIP/2.0 200"), answer
+    assert header(answer, "X-Pbx") == "samu-30-legacy-1"
+    signed = header(answer, "Record-Route")
+    assert "ds=1030;" in signed, signed
+    to_tag = header(answer, "To").rsplit("tag=", 1)[1]
+    from_tag = header(answer, "From").rsplit("tag=", 1)[1]
+    trunk = header(answer, "Contact").strip("<>")
+
+    def dialog(method: str, ruri: str) -> bytes:
+        message = peer.request(method, ruri, header(answer, "Call-ID"), route=signed, to_tag=to_tag)
+        return message.replace(b"tag=f1", f"tag={from_tag}".encode())
+
+    peer.send(dialog("ACK", trunk).replace(b"CSeq: 2 ACK", b"CSeq: 1 ACK"))
+    peer.taken = True
+    lab.apply([_samu30("platform"), samu66])  # the flip, the call in progress
+    peer.send(dialog("BYE", other.uri))
+    reply = peer.final()
+    assert reply is not None and reply.startswith("SIP/2.0 403"), reply
+    assert other.received(0.5) == []
+    peer.send(dialog("BYE", trunk))
+    reply = peer.final()
+    assert reply is not None and reply.startswith("SIP/2.0 200"), reply
