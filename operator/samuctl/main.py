@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "samuctl.commands.plan",
     "samuctl.commands.drill",
     "samuctl.commands.edge",
+    "samuctl.commands.bascule",
     "samuctl.commands.recordings",
     "samuctl.commands.completion",
 )

@@ -1,7 +1,9 @@
 """Fixtures of the SIP edge tests: the call lab's edge (samu_lab.edge: real Kamailio + SIPp
 PBX on 127.0.0.1)."""
 
+import contextlib
 import copy
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,4 +74,30 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     try:
         yield lab
     finally:
+        lab.stop()
+
+
+@contextlib.contextmanager
+def sidecar_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pbx: list[str]) -> Iterator[Lab]:
+    """PBX stand-ins ("tenant/zone" each), an edge that knows no SAMU yet, and the environment
+    that points the operator's edge handler (samu_operator.edge.sidecar) at it; all stopped
+    afterwards. For the tests of the chain operator -> sidecar -> Kamailio."""
+    from samu_operator.edge import sidecar as edge_handler
+
+    missing = missing_binaries()
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed: `make debs`")
+    lab = Lab(tmp_path)
+    try:
+        for key in pbx:
+            tenant, zone = key.split("/")
+            lab.add_pbx(tenant, zone)
+        lab.start([])
+        monkeypatch.setenv(edge_handler.DIR_ENV, str(lab.edge.files.directory))
+        monkeypatch.setenv(edge_handler.RPC_ENV, lab.edge.rpc.url)
+        monkeypatch.setenv(edge_handler.ADDRESSES_ENV, json.dumps(lab.all_addresses))
+        edge_handler._tenants.clear()
+        yield lab
+    finally:
+        edge_handler._tenants.clear()
         lab.stop()

@@ -83,6 +83,14 @@ def test_configmap_is_not_the_operators_child_and_event_is_named_after_the_call(
     assert ev["metadata"]["name"] == other["metadata"]["name"]
 
 
+def test_a_call_refused_everywhere_is_a_call_back_with_its_own_reason():
+    record = {**rec("c9", 100.0), "reason": dropped.REFUSED, "status": 503}
+    ev = dropped.event("samu-30", record, None, "2026-11-26T00:00:00Z")
+    assert ev["reason"] == "CallRefused"
+    assert "refused by every destination" in ev["message"] and "last answer 503" in ev["message"]
+    assert dropped.data_patch({}, [record], cap=5)  # in the ledger like any dropped call
+
+
 def test_journal_parse_skips_a_torn_line():
     lines = [json.dumps(rec("c1", 1.0)), "", '{"callId": "c2", "at']
     assert [r["callId"] for r in dropped.parse_journal(lines)] == ["c1"]
@@ -168,6 +176,55 @@ def test_a_record_drained_from_kamailio_survives_a_failed_journal_write(tmp_path
         "c1"
     ]
     assert sync.collect_dropped() == []
+
+
+class EdgeRpc:
+    """A Kamailio that saw ``down`` go silent, holds one answered call on each URI of
+    ``calls``, and records the BYEs it is asked to send."""
+
+    def __init__(self, down: str, calls: list[str]) -> None:
+        self.down, self.calls, self.byes = [down], calls, []
+
+    def call(self, method: str, *params: Any) -> Any:
+        if method == "mqueue.fetch" and params == ("pbxdown",) and self.down:
+            return {"key": self.down.pop(), "val": "1.0"}
+        if method == "dispatcher.list":
+            targets = [{"DEST": {"URI": uri, "FLAGS": "IP"}} for uri in self.calls]
+            return {"RECORDS": [{"SET": {"ID": 1, "TARGETS": targets}}]}
+        if method == "htable.dump":
+            cells = [
+                {
+                    "type": "str",
+                    "name": f"call-{i}",
+                    "value": f"{uri}|1.0|tt|samu-30|"
+                    "sip:+33611223344@carrier|ft|sip:+33466000015@edge|<null>|sip:c@carrier",
+                }
+                for i, uri in enumerate(self.calls)
+            ]
+            return [{"slot": cells}]
+        if method == "tm.t_uac_start":
+            self.byes.append(params)
+            return None
+        if method in ("dispatcher.reload", "htable.reload", "htable.delete"):
+            return None
+        raise RpcError(f"{method}: 404 No messages")
+
+
+def test_calls_on_an_old_platform_trunk_are_never_ended_by_the_edge(tmp_path: Path):
+    from tests.edge.conftest import tenant_doc
+
+    doc = tenant_doc("30", numbers=["+33466000015"])
+    doc["spec"]["routing"] = {
+        "mode": "legacy",
+        "legacy": {"trunks": ["sip:10.9.9.9:5061;transport=tls"]},
+    }
+    trunk, pbx = "sip:10.9.9.9:5061;transport=tls", "sip:pbx-a.samu-30.svc.cluster.local:5060"
+    for down, ended in ((trunk, 0), (pbx, 1)):
+        rpc = EdgeRpc(down, [trunk, pbx])
+        sync = EdgeSync(EdgeFiles(tmp_path / down[-4:]), rpc, confirm_seconds=0)  # type: ignore[arg-type]
+        sync.apply([doc])
+        records = sync.collect_dropped()
+        assert len(records) == len(rpc.byes) == ended, (down, records)
 
 
 class Refusing(kube.Kube):

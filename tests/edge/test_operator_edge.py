@@ -3,7 +3,6 @@ its edge handler re-renders the routing table and reloads the real Kamailio, and
 15 calls (real SIPp) ring at the new active PBX."""
 
 import asyncio
-import json
 import os
 from pathlib import Path
 
@@ -14,12 +13,10 @@ os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
 os.environ.setdefault("SAMU_FAILOVER_RECHECK_SECONDS", "1")
 os.environ.setdefault("SAMU_OPERATOR_PEERING_LIFETIME", "3")
 
-from samu_operator.edge import sidecar as edge_handler
 from samu_operator.edge.rpc import RpcError
 from samu_operator.handlers import failover  # noqa: F401  the promotions this test needs
 from samu_operator.sim.kubelet import EmulatedCluster
-from tests.edge.conftest import Lab
-from tests.edge.harness import missing_binaries
+from tests.edge.conftest import Lab, sidecar_lab
 from tests.operator.harness import TENANTS, OperatorThread, apply, tenant_doc, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sip]
@@ -49,18 +46,7 @@ def _diagnosis(lab: Lab, cluster: EmulatedCluster) -> str:
 
 
 async def test_promotion_by_the_operator_reloads_the_edge(tmp_path: Path, monkeypatch) -> None:
-    if missing_binaries():
-        pytest.skip(f"{', '.join(missing_binaries())} not installed: `make debs`")
-    lab = Lab(tmp_path)
-    try:
-        for zone in ("a", "b", "c"):
-            lab.add_pbx("samu-30", zone)
-        lab.start([])  # an edge that knows no SAMU yet
-        monkeypatch.setenv(edge_handler.DIR_ENV, str(lab.edge.files.directory))
-        monkeypatch.setenv(edge_handler.RPC_ENV, lab.edge.rpc.url)
-        monkeypatch.setenv(edge_handler.ADDRESSES_ENV, json.dumps(lab.all_addresses))
-        edge_handler._tenants.clear()
-
+    with sidecar_lab(tmp_path, monkeypatch, ["samu-30/a", "samu-30/b", "samu-30/c"]) as lab:
         async with EmulatedCluster() as cluster:
             operator = OperatorThread(cluster.url)
             operator.start()
@@ -89,6 +75,3 @@ async def test_promotion_by_the_operator_reloads_the_edge(tmp_path: Path, monkey
                 assert run.failed_setups == 0 and run.by_pbx() == {"samu-30-b": 10}
             finally:
                 await operator.stop()
-    finally:
-        edge_handler._tenants.clear()
-        lab.stop()

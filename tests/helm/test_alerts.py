@@ -122,3 +122,26 @@ def test_each_alert_links_its_own_runbook(rule):
 def test_every_runbook_is_titled_with_its_alert():
     for page in RUNBOOKS.glob("*.md"):
         assert page.read_text(encoding="utf-8").startswith(f"# {page.stem}\n"), page.name
+
+
+PENDING = OPERATOR_CHART / "alerts" / "pending" / "samu-secours.rules.yaml"
+SECOURS_COUNTER = "kamailio_samu_edge_secours_total"
+
+
+def test_secours_alert_waits_for_the_edge_counter_then_must_ship():
+    """The secours alert is written (rule and runbook) before the edge counts secours calls;
+    once kamailio.cfg declares the counter it must move into the shipped rules."""
+    doc = yaml.safe_load(PENDING.read_text(encoding="utf-8"))
+    [rule] = [r for group in doc["groups"] for r in group["rules"]]
+    assert rule["alert"] == "SamuCallsToSecours"
+    assert metrics_in(rule["expr"]) == {SECOURS_COUNTER}
+    assert rule["labels"]["severity"] == "critical"
+    test_each_alert_links_its_own_runbook(rule)
+    shipped = {r["alert"] for r in _rules()}
+    if SECOURS_COUNTER in edge_metric_names():
+        assert "SamuCallsToSecours" in shipped, (
+            "kamailio.cfg now counts secours calls: move alerts/pending/samu-secours.rules.yaml's "
+            "rule into samu-operator.rules.yaml (and EXPECTED)"
+        )
+    else:
+        assert "SamuCallsToSecours" not in shipped  # no alert on a counter nobody exports

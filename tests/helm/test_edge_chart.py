@@ -33,7 +33,11 @@ from tests.helm.podsecurity import restricted_violations
 
 CONFIG = EDGE_CHART / "files" / "kamailio.cfg"
 TLS_ON = {"sip": {"advertise": "192.0.2.10", "tls": {"enabled": True, "secretName": "edge-tls"}}}
-ALL_ON = {**TLS_ON, "serviceMonitor": {"enabled": True}}
+ALL_ON = {
+    **TLS_ON,
+    "serviceMonitor": {"enabled": True},
+    "networkPolicy": {"legacyTrunks": {"cidrs": ["10.13.9.0/24"]}},
+}
 
 
 @pytest.mark.parametrize("values", [{}, ALL_ON], ids=["defaults", "all-enabled"])
@@ -393,3 +397,16 @@ def test_prometheus_namespace_is_the_one_the_tenants_admit():
     expected = {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}}
     for chart in (OPERATOR_CHART, EDGE_CHART):
         assert load_values(chart)["networkPolicy"]["monitoring"]["namespaceSelector"] == expected
+
+
+def test_old_platforms_are_reachable_only_when_their_ranges_are_given():
+    policy = render(EDGE_CHART).one("NetworkPolicy")
+    assert "10.13.9.0/24" not in json.dumps(policy)
+    values = {**TLS_ON, "networkPolicy": {"legacyTrunks": {"cidrs": ["10.13.9.0/24"]}}}
+    policy = render(EDGE_CHART, values).one("NetworkPolicy")
+    block = {"ipBlock": {"cidr": "10.13.9.0/24"}}
+    [out] = [r for r in policy["spec"]["egress"] if block in r.get("to", [])]
+    assert {"port": 5061, "protocol": "TCP"} in out["ports"] and {"protocol": "UDP"} in out["ports"]
+    [into] = [r for r in policy["spec"]["ingress"] if block in r.get("from", [])]
+    assert {"port": "sip-tls", "protocol": "TCP"} in into["ports"]
+    assert any(p.get("endPort") for p in into["ports"])  # their RTP

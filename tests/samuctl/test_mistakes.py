@@ -115,6 +115,20 @@ def _stack_text(d: Path, transform: Callable[[str], bytes]) -> str:
     return _write(d, "Pulumi.dev.yaml", transform(text))
 
 
+def _wave(d: Path, strategy: str = "one-by-one", tenants: tuple[str, ...] = ("samu-13",)) -> str:
+    path = d / "wave.yaml"
+    path.write_text(
+        yaml.safe_dump({"wave": "nuit-1", "strategy": strategy, "tenants": list(tenants)}),
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def _wave_and_examples(d: Path, *tenants: str) -> str:
+    examples = " ".join(str(p) for p in sorted((REPO / "helm/samu-operator/examples").glob("*")))
+    return f"{_wave(d, tenants=tenants)} --tenants {examples}"
+
+
 @dataclass(frozen=True)
 class Mistake:
     id: str
@@ -253,6 +267,118 @@ MISTAKES = [
         1,
         ("spec.capacity.agents", "set at least 1"),
         lambda d: _one(d, "x.yaml", _samu30(capacity={"agents": 0, "maxConcurrentCalls": 5})),
+    ),
+    # routing modes and secours (the bascule's spec)
+    Mistake(
+        "legacy-mode-without-trunk",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.mode", "'legacy' needs the old platform's trunk", "add routing.legacy"),
+        lambda d: _one(d, "x.yaml", _samu30(routing={"mode": "legacy"})),
+    ),
+    Mistake(
+        "legacy-trunk-not-tls",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.legacy.trunks[0]", "not a TLS trunk", "transport=tls"),
+        lambda d: _one(
+            d,
+            "x.yaml",
+            _samu30(routing={"mode": "legacy", "legacy": {"trunks": ["sip:sbc.example:5060"]}}),
+        ),
+    ),
+    Mistake(
+        "routing-mode-typo",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.mode", "'legacyy' is not allowed here", "'legacy' or 'platform'"),
+        lambda d: _one(d, "x.yaml", _samu30(routing={"mode": "legacyy"})),
+    ),
+    Mistake(
+        "secours-own-number",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.secours[0].number", "own numbers", "outside the platform"),
+        lambda d: _one(d, "x.yaml", _samu30(routing={"secours": [{"number": "+33466000015"}]})),
+    ),
+    Mistake(
+        "secours-national-number",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.secours[0].number", "national number", "'+33466000099'"),
+        lambda d: _one(d, "x.yaml", _samu30(routing={"secours": [{"number": "0466000099"}]})),
+    ),
+    Mistake(
+        "fallbacks-secours-first",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.fallbacks[0]", "'secours' comes before 'partner'", "reorder"),
+        lambda d: _one(
+            d,
+            "x.yaml",
+            _samu30(
+                routing={
+                    "fallbacks": ["secours", "partner"],
+                    "secours": [{"number": "+33466000099"}],
+                }
+            ),
+        ),
+    ),
+    Mistake(
+        "fallbacks-without-partner",
+        "tenant validate {in}",
+        1,
+        ("spec.routing.fallbacks", "names 'samu-34' but 'partner' is not listed", "add it"),
+        lambda d: _one(d, "x.yaml", _samu30(routing={"fallbacks": []})),
+    ),
+    # bascule
+    Mistake(
+        "bascule-wave-missing",
+        "bascule plan --wave {d}/nope.yaml --rehearsal",
+        2,
+        ("nope.yaml", "no such file", "check the path"),
+    ),
+    Mistake(
+        "bascule-wave-strategy",
+        "bascule plan --wave {in} --rehearsal",
+        2,
+        ("wave.yaml: strategy", "'big-bang' is not allowed here", "'one-by-one' or 'all-at-once'"),
+        lambda d: _wave(d, strategy="big-bang"),
+    ),
+    Mistake(
+        "bascule-unknown-tenant",
+        "bascule plan --wave {in}",
+        1,
+        ("wave.yaml: tenants[0]: samu-67 is not a SamuTenant here", "onboard it first"),
+        lambda d: _wave_and_examples(d, "samu-67"),
+    ),
+    Mistake(
+        "bascule-no-old-platform",
+        "bascule plan --wave {in}",
+        1,
+        ("tenants[0]: samu-30 has no old platform", "declare its trunks"),
+        lambda d: _wave_and_examples(d, "samu-30"),
+    ),
+    Mistake(
+        "bascule-run-without-yes",
+        "bascule run --wave {in}",
+        2,
+        ("on the cluster of your kubeconfig", "add --yes", "--rehearsal"),
+        _wave,
+    ),
+    Mistake(
+        "bascule-waive-api-check",
+        "bascule check --wave {in} --rehearsal --accept-unchecked tenant-ready",
+        2,
+        ("--accept-unchecked", "tenant-ready", "never waived"),
+        _wave,
+    ),
+    Mistake(
+        "bascule-no-api",
+        "bascule check --wave {in} --server http://127.0.0.1:9",
+        2,
+        ("http://127.0.0.1:9", "is the API up"),
+        _wave,
     ),
     # tenant render
     Mistake(

@@ -7,7 +7,7 @@ import yaml
 
 from samu_operator.model.departments import DEPARTMENTS
 from samu_operator.model.errors import tenant_errors
-from samu_operator.model.explain import explain, reference_markdown, resolve, walk
+from samu_operator.model.explain import _COMMENTED, explain, reference_markdown, resolve, walk
 from samuctl.main import build_parser, main
 from tests.conftest import REPO
 
@@ -24,9 +24,11 @@ def test_init_output_validates_and_is_commented(dept, capsys):
     assert doc["spec"]["department"] == dept.upper()
     # Every spec field is there, with its description as a comment above it.
     for path, node, _ in walk():
-        # overflow is optional and names another SAMU: shown commented, with a sample.
-        if path.startswith("spec.overflow."):
-            assert "# overflow: {partner: samu-XX, afterSeconds: 30}" in text
+        # optional objects that name another SAMU, a trunk or a number: commented samples
+        commented = next((c for c in _COMMENTED if path.startswith(f"{c}.")), None)
+        if commented is not None:
+            sample = f"# {commented.rsplit('.', 1)[1]}: {_COMMENTED[commented]}"
+            assert sample in text, f"{path}: no commented sample"
         elif path.startswith("spec.") and "[]" not in path:
             name = path.rsplit(".", 1)[1]
             assert f"{name}:" in text, f"{path} missing from the scaffold"

@@ -17,13 +17,20 @@ def test_a_new_tenant_is_pending_with_nothing_known():
     assert row.call_backs == 0  # no ConfigMap: no call was ever dropped
     cells = dict(
         zip(
-            ["name", "phase", "active", "epoch", "last", "standbys", "pos", "cb", "rec"],
+            ["name", "phase", "mode", "active", "epoch", "last", "standbys", "pos", "cb", "rec"],
             row.cells(NOW),
             strict=True,
         )
     )
     assert cells["active"] == "n/a" and cells["pos"] == "n/a" and cells["rec"] == "n/a"
     assert cells["last"] == "never"
+    assert cells["mode"] == "platform"  # no spec.routing: its PBX
+
+
+def test_the_routing_mode_shows_a_centre_in_parallel_run():
+    tenant = {**_tenant(phase="Ready"), "spec": {"routing": {"mode": "legacy"}}}
+    row = tenant_row(tenant, None)
+    assert row.mode == "legacy" and "legacy" in render_table([row], NOW).splitlines()[1]
 
 
 def test_only_ready_standbys_count_and_call_backs_are_the_configmap_keys():

@@ -32,6 +32,10 @@ EVENT_REASON = "AnsweredCallDropped"
 #: Records of calls abandoned before an ARM answered (``core.abandoned``) share the ledger.
 ABANDONED = "abandoned"
 ABANDONED_EVENT_REASON = "CallAbandoned"
+#: A 15 call every destination (PBX, partner, secours) answered with an error: the edge
+#: records it with ``"reason": "refused"`` (and its last status) so that an ARM calls back.
+REFUSED = "refused"
+REFUSED_EVENT_REASON = "CallRefused"
 MANAGER = "samu-edge"
 _HASH_LEN = 16
 _KEY = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-([0-9a-f]{16})$")
@@ -136,6 +140,13 @@ def event(tenant: str, record: Mapping[str, Any], uid: str | None, now: str) -> 
             f"call abandoned before an ARM answered, call back: caller {record.get('caller')} "
             f"at {key[:20]} (queue {record.get('queue')}, waited {record.get('waitSeconds')} s, "
             f"callId {record.get('callId')}); {where}"
+        )
+    elif record.get("reason") == REFUSED:
+        reason = REFUSED_EVENT_REASON
+        message = (
+            f"15 call refused by every destination (PBX, partner, secours), call back: caller "
+            f"{record.get('caller')} at {key[:20]} (last answer {record.get('status')}, callId "
+            f"{record.get('callId')}); {where}"
         )
     else:
         message = (

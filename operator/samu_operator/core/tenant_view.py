@@ -14,6 +14,7 @@ NOT_KNOWN = "n/a"
 COLUMNS = (
     ("name", "NAME"),
     ("phase", "PHASE"),
+    ("mode", "MODE"),
     ("active_zone", "ACTIVE"),
     ("epoch", "EPOCH"),
     ("last_failover", "LAST FAILOVER"),
@@ -28,6 +29,9 @@ COLUMNS = (
 class TenantRow:
     name: str
     phase: str
+    #: spec.routing.mode: where the edge sends new calls (platform: its PBX; legacy: the old
+    #: platform of a centre in parallel run)
+    mode: str
     active_zone: str | None
     epoch: int
     last_failover: dict[str, Any] | None
@@ -67,6 +71,7 @@ def tenant_row(
     return TenantRow(
         name=str((tenant.get("metadata") or {}).get("name")),
         phase=str(status.get("phase") or "Pending"),
+        mode=str(((tenant.get("spec") or {}).get("routing") or {}).get("mode") or "platform"),
         active_zone=status.get("activeZone"),
         epoch=int(status.get("epoch") or 0),
         last_failover=status.get("lastFailover"),

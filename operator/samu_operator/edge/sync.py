@@ -57,12 +57,15 @@ class EdgeSync:
     _recorded: set[str] = field(default_factory=set, repr=False)
     #: drained from Kamailio but not yet in the journal (its write failed): written next time
     _unwritten: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    #: the old platforms' trunks of the last table: never judged dead by the edge (below)
+    _legacy: frozenset[str] = field(default=frozenset(), repr=False)
 
     def apply(self, tenants: Iterable[Mapping[str, Any]], *, force: bool = False) -> SyncResult:
         """Render, write atomically and reload when anything changed (or ``force``)."""
         table = build_routing(
             tenants, address_template=self.address_template, addresses=self.addresses
         )
+        self._legacy = frozenset(d.uri for r in table.routes for d in r.legacy_trunks)
         dispatcher = write_atomic(self.files.dispatcher, table.dispatcher_list()) or force
         routing = (
             write_atomic(self.files.routing, table.routing_map(), distinct_mtime=True) or force
@@ -113,6 +116,8 @@ class EdgeSync:
         ``confirm_seconds``: its calls still up are recorded and ended, which sends the caller
         a BYE so that the caller may redial at once (and reach the standby). A single lost
         probe never ends calls: the PBX must still be down in Kamailio's view after the delay.
+        A trunk of a centre's old platform is never judged so: it is reached over a WAN where
+        probes may be lost while its calls go on, and the old platform ends its own calls.
         """
         now = time.time()
         for item in self._drain(PBX_DOWN_QUEUE):
@@ -121,7 +126,7 @@ class EdgeSync:
         if self._suspects:
             flags = self._dispatcher_flags()
             for uri, since in list(self._suspects.items()):
-                if flags.get(uri, "").startswith("A"):
+                if uri in self._legacy or flags.get(uri, "").startswith("A"):
                     del self._suspects[uri]  # answered its probes again
                 elif now - since >= self.confirm_seconds:
                     del self._suspects[uri]

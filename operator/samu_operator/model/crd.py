@@ -40,6 +40,18 @@ SPEC_RULES: list[dict[str, str]] = [
         "message": "spec.capacity.maxConcurrentCalls must be at least capacity.agents",
         "fieldPath": ".capacity.maxConcurrentCalls",
     },
+    {
+        "rule": "!has(self.routing) || !has(self.routing.mode) || "
+        "self.routing.mode != 'legacy' || has(self.routing.legacy)",
+        "message": "spec.routing.mode 'legacy' needs spec.routing.legacy.trunks",
+        "fieldPath": ".routing.mode",
+    },
+    {
+        "rule": "!has(self.routing) || !has(self.routing.fallbacks) || "
+        "(('partner' in self.routing.fallbacks) == has(self.overflow))",
+        "message": "spec.routing.fallbacks lists 'partner' exactly when spec.overflow is set",
+        "fieldPath": ".routing.fallbacks",
+    },
 ]
 ROOT_RULES: list[dict[str, str]] = [
     {

@@ -125,6 +125,12 @@ def _message(err: Mapping[str, Any]) -> str:
     return message
 
 
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    """Every error of a pydantic model of the platform (a SamuTenant, a wave file), with its
+    path and fix in the platform's words."""
+    return _from_pydantic(exc)
+
+
 def _from_pydantic(exc: ValidationError) -> list[FieldError]:
     found: list[FieldError] = []
     for err in exc.errors(include_url=False):

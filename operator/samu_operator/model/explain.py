@@ -186,7 +186,13 @@ def _examples(department: str) -> dict[str, Any]:
 
 
 #: Optional objects left out of the scaffold, shown commented with a sample value.
-_COMMENTED = {"spec.overflow": "{partner: samu-XX, afterSeconds: 30}"}
+_COMMENTED = {
+    "spec.overflow": "{partner: samu-XX, afterSeconds: 30}",
+    "spec.routing.legacy": '{trunks: ["sips:sbc1.old-platform.example:5061"]}',
+    "spec.routing.fallbacks": "[platform, legacy, partner, secours]",
+    # never a sample number in a file that validates: a real call would go there
+    "spec.routing.secours": '[{number: "+33XXXXXXXXX", description: "lignes de secours"}]',
+}
 
 
 def _value(value: Any) -> str:

@@ -5,11 +5,14 @@ The CRD in helm/samu-operator/crds/ is generated from these classes (``samuctl c
 """
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from samu_operator.model.base import CrdModel, CrossFieldErrors
+from samu_operator.model.base import duplicates as _duplicates
+from samu_operator.model.base import unique as _unique
+from samu_operator.model.routing import Fallback, RoutingSpec, chain, spec_errors
 from samu_operator.model.types import (
     Cidr,
     CpuQuantity,
@@ -211,6 +214,11 @@ class SamuTenantSpec(CrdModel):
         description="the centre's site networks: the only sources its positions may "
         "register from at the SIP edge (none: no position can register)",
     )
+    routing: RoutingSpec = Field(
+        default_factory=RoutingSpec,
+        description="where the SIP edge sends new calls (this tenant's PBX or the centre's "
+        "old platform), what it tries next, and the secours numbers of last resort",
+    )
 
     @field_validator("numbers")
     @classmethod
@@ -250,9 +258,20 @@ class SamuTenantSpec(CrdModel):
                     f"{self.overflow.partner!r} is this tenant itself: name another SAMU",
                 )
             )
+        errors += [
+            (("routing", *where), msg)
+            for where, msg in spec_errors(
+                self.routing, self.overflow.partner if self.overflow else None, self.numbers
+            )
+        ]
         if errors:
             raise CrossFieldErrors(errors)
         return self
+
+    @property
+    def routing_chain(self) -> tuple[Fallback, ...]:
+        """What the edge tries for a new call, in order (model/routing.py)."""
+        return chain(self.routing, self.overflow is not None)
 
     @property
     def zone_order(self) -> list[str]:
@@ -285,28 +304,6 @@ def _position_errors(
                     )
                 )
     return errors
-
-
-def _duplicates(
-    values: list[Any], what: str, fix: str, field: str | None = None
-) -> list[tuple[tuple[str | int, ...], str]]:
-    """Each repeated value, located at its index (and sub-field) relative to the list."""
-    seen: dict[Any, int] = {}
-    errors: list[tuple[tuple[str | int, ...], str]] = []
-    for i, value in enumerate(values):
-        if value in seen:
-            where: tuple[str | int, ...] = (i, field) if field else (i,)
-            errors.append((where, f"{what} {value!r} repeats item {seen[value]}: {fix}"))
-        else:
-            seen[value] = i
-    return errors
-
-
-def _unique(values: list[str], what: str, fix: str) -> list[str]:
-    errors = _duplicates(values, what, fix)
-    if errors:
-        raise CrossFieldErrors(errors)
-    return values
 
 
 class Phase(StrEnum):
