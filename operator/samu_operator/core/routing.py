@@ -9,7 +9,8 @@ Two texts come out, both read by the Kamailio config in helm/samu-edge/files/:
   ``dispatcher.reload`` forgets probe state and would otherwise send calls to it again;
 - the routing map (a db_text table loaded into Kamailio's htable ``routing``): called
   number -> set, département -> set (a bare "15" from the carrier), set -> tenant name
-  (counter label), set -> partner set (débordement), set -> overflow delay in ms.
+  (counter label), tenant -> set (its positions: who may ring them, where they register
+  from), set -> partner set (débordement), set -> overflow delay in ms.
   No capacity: ``capacity.maxConcurrentCalls`` is enforced by the PBX, the only place that
   sees all of a SAMU's calls (each edge replica sees its share), which answers 486 beyond it
   and the edge overflows the call (see core/asterisk.py).
@@ -118,6 +119,8 @@ class RoutingTable:
         for route in self.routes:
             s = route.set_id
             rows.append((f"t{s}", route.tenant))
+            # the set of a position's tenant: who may ring it, where it may register from
+            rows.append((f"s{route.tenant}", s))
             rows.append((f"d{route.department}", s))
             rows.extend((f"n{number}", s) for number in route.numbers)
             if route.partner_set is not None:

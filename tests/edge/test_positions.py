@@ -1,0 +1,131 @@
+"""The ARMs' phones at the edge of the chart (real Kamailio, rtpengine and SIPp on 127.0.0.0/8):
+a position registers with the password the operator derives, from its centre's site ranges
+only, and its tenant's PBX rings it through the edge; nobody else can.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.edge import rawsip
+from tests.edge.conftest import tenant_doc
+from tests.edge.harness import Kamailio, Rtpengine, missing_binaries
+from tests.edge.positions_lab import PbxAt, Phone, Positions, contacts, tenant
+
+pytestmark = [
+    pytest.mark.sip,
+    pytest.mark.skipif(
+        bool(missing_binaries()), reason="kamailio, sipp or rtpengine (Debian) not installed"
+    ),
+]
+
+
+class Lab:
+    """samu-30 (PBX at 127.0.0.2, phones from 127.0.0.1) and samu-2a (PBX at 127.0.0.4, phones
+    from 10.120.0.0/16 only) behind one edge."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.pbx = {
+            "samu-30/a": PbxAt("samu-30-a", workdir, "127.0.0.2"),
+            "samu-2a/a": PbxAt("samu-2a-a", workdir, "127.0.0.4"),
+        }
+        self.docs = [
+            tenant(tenant_doc("30", zones=("a", "b"), ready={"b": False}), ["127.0.0.1/32"]),
+            tenant(tenant_doc("2A", zones=("a", "b"), ready={"b": False}), ["10.120.0.0/16"]),
+        ]
+        self.positions = Positions(self.docs)
+        self.rtpengine = Rtpengine(workdir / "rtpengine")
+        self.edge = Kamailio(workdir / "edge", defines={"EDGE_PROBE_THRESHOLD": "2"})
+        self.phones: list[Phone] = []
+
+    def start(self) -> "Lab":
+        for pbx in self.pbx.values():
+            pbx.start()
+        addresses = {key: p.uri for key, p in self.pbx.items()}
+        addresses |= {"samu-30/b": "sip:127.0.0.3:5060", "samu-2a/b": "sip:127.0.0.5:5060"}
+        self.positions.write(self.edge.files, addresses)
+        self.rtpengine.start()
+        self.edge.defines["EDGE_RTPENGINE_SOCK"] = f'"{self.rtpengine.sock}"'
+        self.edge.start()
+        return self
+
+    def phone(self, account: str, **kw: Any) -> Phone:
+        phone = Phone(account, self.workdir, **kw)
+        self.phones.append(phone)
+        return phone
+
+    def stop(self) -> None:
+        for thing in [*self.phones, self.edge, self.rtpengine, *self.pbx.values()]:
+            thing.stop()
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    lab = Lab(tmp_path)
+    try:
+        yield lab.start()
+    finally:
+        lab.stop()
+
+
+def test_a_position_registers_with_its_generated_password(lab: Lab) -> None:
+    phone = lab.phone("samu-30-arm-01")
+    assert phone.register(lab.edge, lab.positions.password("samu-30-arm-01")) == 200
+    (contact,) = contacts(lab.edge, "samu-30-arm-01")
+    # saved with the Path of this edge and the phone's source (behind its NAT)
+    assert f"127.0.0.1:{phone.port}" in str(contact)
+
+
+def test_a_wrong_password_is_refused_and_nothing_is_registered(lab: Lab) -> None:
+    phone = lab.phone("samu-30-arm-02")
+    assert phone.register(lab.edge, "not-its-password") == 401
+    # another position's password is no better
+    assert phone.register(lab.edge, lab.positions.password("samu-30-arm-01")) == 401
+    assert contacts(lab.edge, "samu-30-arm-02") == []
+
+
+def test_a_source_outside_the_centres_ranges_is_refused(lab: Lab) -> None:
+    """samu-2a's phones register from 10.120.0.0/16 only; this one comes from 127.0.0.1."""
+    phone = lab.phone("samu-2a-arm-01")
+    assert phone.register(lab.edge, lab.positions.password("samu-2a-arm-01")) == 403
+    assert contacts(lab.edge, "samu-2a-arm-01") == []
+
+
+def test_the_tenants_pbx_rings_a_registered_position_through_the_edge(lab: Lab) -> None:
+    phone = lab.phone("samu-30-arm-01")
+    assert phone.register(lab.edge, lab.positions.password("samu-30-arm-01")) == 200
+    phone.start()
+    run = lab.pbx["samu-30/a"].dial(lab.edge, "samu-30-arm-01")
+    assert len(run["answered"]) == 1 and run["ended"] == run["answered"], run
+    # the phone answered it (its private Contact unreachable: the edge used its source) and
+    # got the PBX's BYE
+    assert [line.split()[0] for line in phone.rang()] == run["answered"]
+
+
+def test_another_samus_pbx_cannot_ring_a_position(lab: Lab) -> None:
+    phone = lab.phone("samu-30-arm-01")
+    assert phone.register(lab.edge, lab.positions.password("samu-30-arm-01")) == 200
+    reply = rawsip.final_reply(
+        lab.edge.sip_port, rawsip.invite(lab.edge.sip_port, "samu-30-arm-01"), source="127.0.0.4"
+    )
+    assert reply is not None and reply.startswith("SIP/2.0 403"), reply
+    # nor anyone else (a phone, the carrier)
+    reply = rawsip.final_reply(
+        lab.edge.sip_port, rawsip.invite(lab.edge.sip_port, "samu-30-arm-01"), source="127.0.0.9"
+    )
+    assert reply is not None and reply.startswith("SIP/2.0 403"), reply
+
+
+def test_an_unregistered_position_gets_480_at_once(lab: Lab) -> None:
+    reply = rawsip.final_reply(
+        lab.edge.sip_port, rawsip.invite(lab.edge.sip_port, "samu-30-arm-02"), source="127.0.0.2"
+    )
+    assert reply is not None and reply.startswith("SIP/2.0 480"), reply
+    # an account of no tenant: the unknown number's 404
+    reply = rawsip.final_reply(
+        lab.edge.sip_port, rawsip.invite(lab.edge.sip_port, "samu-99-arm-01"), source="127.0.0.2"
+    )
+    assert reply is not None and reply.startswith("SIP/2.0 404"), reply
