@@ -11,8 +11,8 @@ import pytest
 
 from tests.edge import rawsip
 from tests.edge.conftest import tenant_doc
-from tests.edge.harness import Kamailio, Rtpengine, missing_binaries
-from tests.edge.positions_lab import PbxAt, Phone, Positions, contacts, tenant
+from tests.edge.harness import Kamailio, Rtpengine, missing_binaries, wait_for
+from tests.edge.positions_lab import PbxAt, Phone, Positions, contacts, edge_sync, tenant
 
 pytestmark = [
     pytest.mark.sip,
@@ -129,3 +129,22 @@ def test_an_unregistered_position_gets_480_at_once(lab: Lab) -> None:
         lab.edge.sip_port, rawsip.invite(lab.edge.sip_port, "samu-99-arm-01"), source="127.0.0.2"
     )
     assert reply is not None and reply.startswith("SIP/2.0 404"), reply
+
+
+def test_new_positions_and_site_ranges_apply_at_run_time(lab: Lab) -> None:
+    """The sidecar rewrites the tables when a tenant's edge-positions Secret changes: a
+    position added and a site range added register with no restart of the edge."""
+    doc = lab.docs[1]  # samu-2a: 2 positions, phones from 10.120.0.0/16 only
+    phone = lab.phone("samu-2a-arm-03")
+    assert phone.register(lab.edge, lab.positions.password("samu-2a-arm-03")) == 403
+    doc["spec"]["siteRanges"] = ["10.120.0.0/16", "127.0.0.1/32"]
+    doc["spec"]["capacity"]["agents"] = 3
+    sync = edge_sync(lab.edge, {})
+    assert sync.apply_positions(lab.positions.parsed()) is True
+    assert phone.register(lab.edge, lab.positions.password("samu-2a-arm-03")) == 200
+    # and a range removed refuses the next registration
+    doc["spec"]["siteRanges"] = ["10.120.0.0/16"]
+    assert sync.apply_positions(lab.positions.parsed()) is True
+    # permissions takes one reload a second: the sidecar's next pass retries a refused one
+    wait_for(lambda: not sync._ranges_due or sync.reload_site_ranges(), 5, "the reload")
+    assert phone.register(lab.edge, lab.positions.password("samu-2a-arm-03")) == 403
