@@ -173,6 +173,7 @@ def digest_register(
     domain: str | None = None,
     expires: int = 120,
     cseq: int = 1,
+    auth_user: str | None = None,
 ) -> tuple[int, str]:
     """REGISTER ``account`` over ``sock`` (UDP), answering the edge's digest challenge with
     ``password`` (RFC 2617, as a phone does); the final status and reply."""
@@ -210,11 +211,12 @@ def digest_register(
     challenge_realm = re.search(r'realm="([^"]+)"', reply)
     assert nonce and challenge_realm, reply
     realm_ = challenge_realm.group(1)
-    ha1 = hashlib.md5(f"{account}:{realm_}:{password}".encode()).hexdigest()
+    user = auth_user or account
+    ha1 = hashlib.md5(f"{user}:{realm_}:{password}".encode()).hexdigest()
     ha2 = hashlib.md5(f"REGISTER:{uri}".encode()).hexdigest()
     response = hashlib.md5(f"{ha1}:{nonce.group(1)}:{ha2}".encode()).hexdigest()
     authorization = (
-        f'Authorization: Digest username="{account}", realm="{realm_}", '
+        f'Authorization: Digest username="{user}", realm="{realm_}", '
         f'nonce="{nonce.group(1)}", uri="{uri}", response="{response}", algorithm=MD5'
     )
     return send(authorization, cseq + 1)
@@ -348,3 +350,49 @@ def edge_sync(edge: Kamailio, addresses: dict[str, str]) -> EdgeSync:
     """The routing sidecar's side of ``edge`` (the dispatcher list rewritten and reloaded as
     the operator's failover makes it)."""
     return EdgeSync(edge.files, edge.rpc, addresses=addresses)
+
+
+def in_call_request(
+    edge: Kamailio,
+    *,
+    source: str,
+    route_params: str,
+    call_id: str,
+    from_tag: str,
+    ruri: str,
+    method: str = "BYE",
+) -> str | None:
+    """One in-call request (To tag set) with a Route to ``edge`` carrying ``route_params``,
+    sent from ``source``; the status line of the final reply, or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        sock.settimeout(3)
+        lport = sock.getsockname()[1]
+        host = f"{edge_ip(edge)}:{edge.sip_port}"
+        lines = [
+            f"{method} {ruri} SIP/2.0",
+            f"Via: SIP/2.0/UDP {source}:{lport};branch=z9hG4bK{secrets.token_hex(8)};rport",
+            f"Route: <sip:{host};lr;{route_params}>",
+            f"From: <sip:someone@{source}>;tag={from_tag}",
+            f"To: <sip:other@{host}>;tag={secrets.token_hex(4)}",
+            f"Call-ID: {call_id}",
+            f"CSeq: 2 {method}",
+            "Max-Forwards: 70",
+            "Content-Length: 0",
+            "",
+            "",
+        ]
+        sock.sendto("\r\n".join(lines).encode(), (edge_ip(edge), edge.sip_port))
+        try:
+            while True:
+                reply = sock.recv(65535).decode(errors="replace")
+                if not reply.startswith("SIP/2.0 1"):
+                    return reply.split("\r\n", 1)[0]
+        except TimeoutError:
+            return None
+
+
+def position_route_sig(key: str, call_id: str, ftag: str, set_id: int) -> str:
+    """The edge's signature of a call to a position's Record-Route (kamailio.cfg,
+    route[POSITION_RELAY]): keyed SHA-256 over Call-ID, the PBX's From tag and p<set>."""
+    return hashlib.sha256(f"{key}|{call_id}|{ftag}|p{set_id}".encode()).hexdigest()[:24]

@@ -12,7 +12,16 @@ import pytest
 from tests.edge import rawsip
 from tests.edge.conftest import tenant_doc
 from tests.edge.harness import Kamailio, Rtpengine, missing_binaries, wait_for
-from tests.edge.positions_lab import PbxAt, Phone, Positions, contacts, edge_sync, tenant
+from tests.edge.positions_lab import (
+    PbxAt,
+    Phone,
+    Positions,
+    contacts,
+    edge_sync,
+    in_call_request,
+    position_route_sig,
+    tenant,
+)
 
 pytestmark = [
     pytest.mark.sip,
@@ -87,6 +96,18 @@ def test_a_wrong_password_is_refused_and_nothing_is_registered(lab: Lab) -> None
     assert contacts(lab.edge, "samu-30-arm-02") == []
 
 
+def test_a_positions_credentials_register_that_position_only(lab: Lab) -> None:
+    phone = lab.phone("samu-30-arm-02")
+    password = lab.positions.password("samu-30-arm-01")
+    assert phone.register(lab.edge, password, auth_user="samu-30-arm-01") == 403
+    assert contacts(lab.edge, "samu-30-arm-02") == []
+    # nor another SAMU's position, even with its own valid credentials
+    other = lab.phone("samu-2a-arm-01")
+    password = lab.positions.password("samu-2a-arm-01")
+    assert other.register(lab.edge, password, realm="samu-30") in (401, 403)
+    assert contacts(lab.edge, "samu-2a-arm-01") == []
+
+
 def test_a_source_outside_the_centres_ranges_is_refused(lab: Lab) -> None:
     """samu-2a's phones register from 10.120.0.0/16 only; this one comes from 127.0.0.1."""
     phone = lab.phone("samu-2a-arm-01")
@@ -148,3 +169,37 @@ def test_new_positions_and_site_ranges_apply_at_run_time(lab: Lab) -> None:
     # permissions takes one reload a second: the sidecar's next pass retries a refused one
     wait_for(lambda: not sync._ranges_due or sync.reload_site_ranges(), 5, "the reload")
     assert phone.register(lab.edge, lab.positions.password("samu-2a-arm-03")) == 403
+
+
+def test_in_call_requests_of_a_position_call_need_the_edges_signature(lab: Lab) -> None:
+    """No relay through a position call's Route: forged, or signed but from/to anyone else."""
+    call_id, ftag = "c-1@127.0.0.2", "pbxtag"
+    sig = position_route_sig(lab.edge.rr_key, call_id, ftag, 30)
+    signed = f"ftag={ftag};pos=30;sig={sig}"
+
+    def bye(source, params, from_tag, ruri="sip:x@127.0.0.9:5060"):
+        return in_call_request(
+            lab.edge, source=source, route_params=params, call_id=call_id, from_tag=from_tag,
+            ruri=ruri,
+        )  # fmt: skip
+
+    assert bye("127.0.0.1", f"ftag={ftag};pos=30;sig={'0' * 24}", "phonetag") == (
+        "SIP/2.0 403 Forbidden"
+    )
+    assert bye("127.0.0.1", f"ftag={ftag};pos=201;sig={sig}", "phonetag") == (
+        "SIP/2.0 403 Forbidden"
+    )  # the signature names the set: not valid for another SAMU's
+    # the phone's side towards a host that is no PBX of samu-30
+    assert bye("127.0.0.1", signed, "phonetag") == "SIP/2.0 403 Forbidden"
+    # the PBX's side (its From tag) from anyone but a PBX of samu-30
+    assert bye("127.0.0.4", signed, ftag) == "SIP/2.0 403 Forbidden"
+    text = _metrics(lab)
+    for reason in ("unsigned_route", "next_hop", "not_from_pbx"):
+        assert f'kamailio_samu_edge_rejected_total{{reason="{reason}"}}' in text, reason
+
+
+def _metrics(lab: Lab) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(lab.edge.metrics_url, timeout=5) as response:
+        return response.read().decode()

@@ -4,6 +4,7 @@ edge by the active PBX, then by the standby once the operator has promoted it, w
 re-registration; the fenced PBX can ring it no more.
 """
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +146,38 @@ def test_after_a_pbx_failover_the_standby_rings_the_same_registration(replicas: 
     assert phone.registers == 1  # rung by the standby with no new registration
     # the fenced PBX (back from the dead) rings no position
     assert invite_from("127.0.0.2", e2, ACCOUNT) == "SIP/2.0 403 Forbidden"
+
+
+def test_edge_messages_are_taken_on_the_dmq_port_only(replicas: Replicas) -> None:
+    """A KDMQ (an edge's registrations) sent to the SIP port is refused: nobody reaching SIP
+    can write a registration."""
+    e1, _ = replicas.edges
+    body = (
+        '{"action":1,"aor":"samu-30-arm-01","ruid":"forged","c":"sip:x@203.0.113.9",'
+        '"received":"","path":"","callid":"f","user_agent":"","instance":"",'
+        '"expires":9999999999,"cseq":1,"flags":0,"cflags":0,"q":-1,"last_modified":0,'
+        '"methods":4294967295,"reg_id":0,"server_id":0}'
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(3)
+        lport = sock.getsockname()[1]
+        msg = "\r\n".join(
+            [
+                f"KDMQ sip:usrloc@{e1.ip}:{e1.sip_port} SIP/2.0",
+                f"Via: SIP/2.0/UDP 127.0.0.1:{lport};branch=z9hG4bKdmq1;rport",
+                "From: <sip:usrloc@127.0.0.1>;tag=d1",
+                f"To: <sip:usrloc@{e1.ip}:{e1.sip_port}>",
+                "Call-ID: dmq-forged",
+                "CSeq: 1 KDMQ",
+                "Max-Forwards: 1",
+                "Content-Type: application/json",
+                f"Content-Length: {len(body)}",
+                "",
+                body,
+            ]
+        )
+        sock.sendto(msg.encode(), (e1.ip, e1.sip_port))
+        reply = sock.recv(65535).decode()
+    assert reply.startswith("SIP/2.0 400"), reply
+    assert contacts(e1, ACCOUNT) == []
