@@ -396,3 +396,118 @@ def position_route_sig(key: str, call_id: str, ftag: str, set_id: int) -> str:
     """The edge's signature of a call to a position's Record-Route (kamailio.cfg,
     route[POSITION_RELAY]): keyed SHA-256 over Call-ID, the PBX's From tag and p<set>."""
     return hashlib.sha256(f"{key}|{call_id}|{ftag}|p{set_id}".encode()).hexdigest()[:24]
+
+
+class TcpPhone:
+    """A phone on TCP (as through the SIP edge LB, or TLS): it opens one connection, registers
+    over it and answers its calls over it; it is never reachable otherwise (its Contact is a
+    private address). ``methods``: every request it received, in order."""
+
+    def __init__(self, edge: Kamailio, account: str) -> None:
+        self.account = account
+        self.sock = socket.create_connection((edge_ip(edge), edge.sip_port), timeout=5)
+        self.edge = edge
+        self.buffer = b""
+        self.methods: list[str] = []
+        self._thread: Any = None
+
+    def read(self) -> str:
+        """One SIP message from the connection (headers, then Content-Length bytes)."""
+        while b"\r\n\r\n" not in self.buffer:
+            data = self.sock.recv(65535)
+            if not data:
+                raise ConnectionError("the edge closed the phone's connection")
+            self.buffer += data
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^(?:content-length|l)\s*:\s*(\d+)", head)
+        size = int(length.group(1)) if length else 0
+        while len(rest) < size:
+            rest += self.sock.recv(65535)
+        self.buffer = rest[size:]
+        return (head + b"\r\n\r\n" + rest[:size]).decode(errors="replace")
+
+    def register(self, password: str) -> int:
+        realm = self.account.rsplit("-", 2)[0]
+        call_id = f"{secrets.token_hex(8)}@tcp-phone"
+        auth = None
+        for cseq in (1, 2):
+            lines = [
+                f"REGISTER sip:{realm} SIP/2.0",
+                f"Via: SIP/2.0/TCP {PRIVATE_CONTACT};branch=z9hG4bK{secrets.token_hex(6)};rport",
+                "Max-Forwards: 70",
+                f"From: <sip:{self.account}@{realm}>;tag={secrets.token_hex(4)}",
+                f"To: <sip:{self.account}@{realm}>",
+                f"Call-ID: {call_id}",
+                f"CSeq: {cseq} REGISTER",
+                f"Contact: <sip:{self.account}@{PRIVATE_CONTACT};transport=tcp>",
+                "Expires: 120",
+                *([auth] if auth else []),
+                "Content-Length: 0",
+                "",
+                "",
+            ]
+            self.sock.sendall("\r\n".join(lines).encode())
+            reply = self.read()
+            code = int(reply.split(" ", 2)[1])
+            if code != 401:
+                return code
+            nonce = re.search(r'nonce="([^"]+)"', reply).group(1)  # type: ignore[union-attr]
+            ha1 = hashlib.md5(f"{self.account}:{realm}:{password}".encode()).hexdigest()
+            ha2 = hashlib.md5(f"REGISTER:sip:{realm}".encode()).hexdigest()
+            response = hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
+            auth = (
+                f'Authorization: Digest username="{self.account}", realm="{realm}", '
+                f'nonce="{nonce}", uri="sip:{realm}", response="{response}", algorithm=MD5'
+            )
+        return code
+
+    def answer_one_call(self) -> None:
+        """In a thread: answer the next INVITE (200 with SDP), then take its ACK and BYE."""
+        import threading
+
+        def run() -> None:
+            while True:
+                try:
+                    msg = self.read()
+                except (OSError, ConnectionError):
+                    return
+                if msg.startswith("SIP/2.0"):
+                    continue
+                method = msg.split(" ", 1)[0]
+                self.methods.append(method)
+                if method == "ACK":
+                    continue
+                self.sock.sendall(self._reply(msg, method == "INVITE").encode())
+                if method == "BYE":
+                    return
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def _reply(self, request: str, with_sdp: bool) -> str:
+        head = request.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+        keep = ("via", "record-route", "from", "call-id", "cseq")
+        lines = ["SIP/2.0 200 OK"]
+        for line in head:
+            name = line.split(":", 1)[0].strip().lower()
+            if name in keep:
+                lines.append(line)
+            elif name == "to":
+                lines.append(line if ";tag=" in line else f"{line};tag=tcpphone")
+        lines.append(f"Contact: <sip:{self.account}@{PRIVATE_CONTACT};transport=tcp>")
+        body = ""
+        if with_sdp:
+            body = (
+                "v=0\r\no=phone 1 1 IN IP4 10.99.0.7\r\ns=-\r\nc=IN IP4 10.99.0.7\r\n"
+                "t=0 0\r\nm=audio 4000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n"
+            )
+            lines.append("Content-Type: application/sdp")
+        lines += [f"Content-Length: {len(body)}", "", body]
+        return "\r\n".join(lines)
+
+    def wait(self, timeout: float = 10.0) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def close(self) -> None:
+        self.sock.close()

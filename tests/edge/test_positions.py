@@ -16,6 +16,7 @@ from tests.edge.positions_lab import (
     PbxAt,
     Phone,
     Positions,
+    TcpPhone,
     contacts,
     edge_sync,
     in_call_request,
@@ -124,6 +125,23 @@ def test_the_tenants_pbx_rings_a_registered_position_through_the_edge(lab: Lab) 
     # the phone answered it (its private Contact unreachable: the edge used its source) and
     # got the PBX's BYE
     assert [line.split()[0] for line in phone.rang()] == run["answered"]
+
+
+def test_a_phone_on_tcp_is_rung_over_its_own_connection(lab: Lab) -> None:
+    """Behind a NAT (or the SIP edge LB) only the phone's own connection reaches it: the call,
+    the PBX's ACK and BYE all come over it, never over a new one."""
+    phone = TcpPhone(lab.edge, "samu-30-arm-02")
+    try:
+        assert phone.register(lab.positions.password("samu-30-arm-02")) == 200
+        phone.answer_one_call()
+        run = lab.pbx["samu-30/a"].dial(lab.edge, "samu-30-arm-02")
+        phone.wait()
+        assert len(run["answered"]) == 1 and run["ended"] == run["answered"], run
+        assert phone.methods == ["INVITE", "ACK", "BYE"]
+    finally:
+        phone.close()
+    # one TCP connection at the edge: the phone's (the PBX talks UDP)
+    assert lab.edge.rpc.call("core.tcp_info")["opened_connections"] <= 1
 
 
 def test_another_samus_pbx_cannot_ring_a_position(lab: Lab) -> None:
