@@ -64,6 +64,18 @@ def edge_ip(edge: Kamailio) -> str:
     return getattr(edge, "ip", HOST)
 
 
+def _final_status(sock: socket.socket, edge: Kamailio, lines: list[str]) -> str | None:
+    """Send one request (its lines) to ``edge``; the status line of its final reply, or None."""
+    sock.sendto("\r\n".join(lines).encode(), (edge_ip(edge), edge.sip_port))
+    try:
+        while True:
+            reply = sock.recv(65535).decode(errors="replace")
+            if not reply.startswith("SIP/2.0 1"):
+                return reply.split("\r\n", 1)[0]
+    except TimeoutError:
+        return None
+
+
 def invite_from(source: str, edge: Kamailio, account: str, timeout: float = 3.0) -> str | None:
     """An INVITE for ``account`` sent to ``edge`` from ``source`` (a 127.0.0.0/8 address); the
     status line of its final reply, or None."""
@@ -85,14 +97,7 @@ def invite_from(source: str, edge: Kamailio, account: str, timeout: float = 3.0)
             "",
             "",
         ]
-        sock.sendto("\r\n".join(lines).encode(), (edge_ip(edge), edge.sip_port))
-        try:
-            while True:
-                reply = sock.recv(65535).decode(errors="replace")
-                if not reply.startswith("SIP/2.0 1"):
-                    return reply.split("\r\n", 1)[0]
-        except TimeoutError:
-            return None
+        return _final_status(sock, edge, lines)
 
 
 def _sipp_log(path: Path, word: str) -> list[str]:
@@ -382,14 +387,7 @@ def in_call_request(
             "",
             "",
         ]
-        sock.sendto("\r\n".join(lines).encode(), (edge_ip(edge), edge.sip_port))
-        try:
-            while True:
-                reply = sock.recv(65535).decode(errors="replace")
-                if not reply.startswith("SIP/2.0 1"):
-                    return reply.split("\r\n", 1)[0]
-        except TimeoutError:
-            return None
+        return _final_status(sock, edge, lines)
 
 
 def position_route_sig(key: str, call_id: str, ftag: str, set_id: int) -> str:

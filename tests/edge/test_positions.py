@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from tests.edge import rawsip
 from tests.edge.conftest import tenant_doc
 from tests.edge.harness import Kamailio, Rtpengine, missing_binaries, wait_for
 from tests.edge.positions_lab import (
@@ -20,6 +19,7 @@ from tests.edge.positions_lab import (
     contacts,
     edge_sync,
     in_call_request,
+    invite_from,
     position_route_sig,
     tenant,
 )
@@ -147,27 +147,16 @@ def test_a_phone_on_tcp_is_rung_over_its_own_connection(lab: Lab) -> None:
 def test_another_samus_pbx_cannot_ring_a_position(lab: Lab) -> None:
     phone = lab.phone("samu-30-arm-01")
     assert phone.register(lab.edge, lab.positions.password("samu-30-arm-01")) == 200
-    reply = rawsip.final_reply(
-        lab.edge.sip_port, rawsip.invite(lab.edge.sip_port, "samu-30-arm-01"), source="127.0.0.4"
-    )
-    assert reply is not None and reply.startswith("SIP/2.0 403"), reply
+    assert invite_from("127.0.0.4", lab.edge, "samu-30-arm-01") == "SIP/2.0 403 Forbidden"
     # nor anyone else (a phone, the carrier)
-    reply = rawsip.final_reply(
-        lab.edge.sip_port, rawsip.invite(lab.edge.sip_port, "samu-30-arm-01"), source="127.0.0.9"
-    )
-    assert reply is not None and reply.startswith("SIP/2.0 403"), reply
+    assert invite_from("127.0.0.9", lab.edge, "samu-30-arm-01") == "SIP/2.0 403 Forbidden"
 
 
 def test_an_unregistered_position_gets_480_at_once(lab: Lab) -> None:
-    reply = rawsip.final_reply(
-        lab.edge.sip_port, rawsip.invite(lab.edge.sip_port, "samu-30-arm-02"), source="127.0.0.2"
-    )
-    assert reply is not None and reply.startswith("SIP/2.0 480"), reply
+    status = invite_from("127.0.0.2", lab.edge, "samu-30-arm-02")
+    assert status == "SIP/2.0 480 Temporarily Unavailable"
     # an account of no tenant: the unknown number's 404
-    reply = rawsip.final_reply(
-        lab.edge.sip_port, rawsip.invite(lab.edge.sip_port, "samu-99-arm-01"), source="127.0.0.2"
-    )
-    assert reply is not None and reply.startswith("SIP/2.0 404"), reply
+    assert invite_from("127.0.0.2", lab.edge, "samu-99-arm-01") == "SIP/2.0 404 Not Found"
 
 
 def test_new_positions_and_site_ranges_apply_at_run_time(lab: Lab) -> None:

@@ -90,6 +90,15 @@ class Replicas:
         wait_for(peers, 10, "the two edges to know each other (DMQ)")
         return self
 
+    def registered_phone(self) -> Phone:
+        """The position's phone, registered once at e1, known to e2, answering."""
+        e1, e2 = self.edges
+        phone = Phone(ACCOUNT, self.workdir)
+        self.phones.append(phone)
+        assert phone.register(e1, self.positions.password(ACCOUNT)) == 200
+        wait_for(lambda: contacts(e2, ACCOUNT) != [], 5, "e2 to learn the registration (DMQ)")
+        return phone.start()
+
     def stop(self) -> None:
         for thing in [*self.phones, *self.edges, self.rtpengine, *self.pbx.values()]:
             thing.stop()
@@ -106,11 +115,7 @@ def replicas(tmp_path: Path) -> Iterator[Replicas]:
 
 def test_registered_at_one_edge_rung_through_the_other(replicas: Replicas) -> None:
     e1, e2 = replicas.edges
-    phone = Phone(ACCOUNT, replicas.workdir)
-    replicas.phones.append(phone)
-    assert phone.register(e1, replicas.positions.password(ACCOUNT)) == 200
-    wait_for(lambda: contacts(e2, ACCOUNT) != [], 5, "e2 to learn the registration (DMQ)")
-    phone.start()
+    phone = replicas.registered_phone()
     run = replicas.pbx["samu-30/a"].dial(e2, ACCOUNT)
     assert len(run["answered"]) == 1 and run["ended"] == run["answered"], run
     assert [line.split()[0] for line in phone.rang()] == run["answered"]
@@ -123,11 +128,7 @@ def test_registered_at_one_edge_rung_through_the_other(replicas: Replicas) -> No
 
 def test_after_a_pbx_failover_the_standby_rings_the_same_registration(replicas: Replicas) -> None:
     e1, e2 = replicas.edges
-    phone = Phone(ACCOUNT, replicas.workdir)
-    replicas.phones.append(phone)
-    assert phone.register(e1, replicas.positions.password(ACCOUNT)) == 200
-    wait_for(lambda: contacts(e2, ACCOUNT) != [], 5, "e2 to learn the registration (DMQ)")
-    phone.start()
+    phone = replicas.registered_phone()
     before = replicas.pbx["samu-30/a"].dial(e1, ACCOUNT)
     assert len(before["answered"]) == 1, before
 
