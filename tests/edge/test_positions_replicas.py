@@ -182,3 +182,14 @@ def test_edge_messages_are_taken_on_the_dmq_port_only(replicas: Replicas) -> Non
         reply = sock.recv(65535).decode()
     assert reply.startswith("SIP/2.0 400"), reply
     assert contacts(e1, ACCOUNT) == []
+
+
+def test_a_restarted_edge_gets_every_registration_from_the_others(replicas: Replicas) -> None:
+    e2 = replicas.edges[1]
+    phone = replicas.registered_phone()
+    e2.stop()
+    e2.start()
+    wait_for(lambda: contacts(e2, ACCOUNT) != [], 10, "the restarted e2 to sync from e1 (DMQ)")
+    run = replicas.pbx["samu-30/a"].dial(e2, ACCOUNT)
+    assert len(run["answered"]) == 1 and run["ended"] == run["answered"], run
+    assert phone.registers == 1
