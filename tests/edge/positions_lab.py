@@ -15,6 +15,7 @@ import secrets
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,16 @@ def invite_from(source: str, edge: Kamailio, account: str, timeout: float = 3.0)
             "",
         ]
         return _final_status(sock, edge, lines)
+
+
+def _udp_bound(ip: str, port: int) -> bool:
+    """Someone (SIPp) holds ``ip:port`` for UDP."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        try:
+            udp.bind((ip, port))
+        except OSError:
+            return True
+    return False
 
 
 def _sipp_log(path: Path, word: str) -> list[str]:
@@ -271,20 +282,40 @@ class Phone:
             self.proc = subprocess.Popen(
                 cmd, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=err
             )
-        time.sleep(0.2)  # SIPp binds its port
-        if self.proc.poll() is not None:
-            raise RuntimeError(
-                f"the phone's SIPp exited: {self.log.with_suffix('.err').read_text()}"
-            )
+        deadline = time.monotonic() + 10
+        while not _udp_bound(self.ip, self.port):  # SIPp binds its port
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                err = self.log.with_suffix(".err").read_text()
+                raise RuntimeError(f"the phone's SIPp is not answering: {err}")
+            time.sleep(0.05)
         return self
 
-    def rang(self) -> list[str]:
-        """The calls this phone answered and saw ended: 'call-id from-user' each."""
-        return _sipp_log(self.log, "RANG")
+    def rang(self, calls: int = 0, timeout: float = 5.0) -> list[str]:
+        """The calls this phone answered and saw ended: 'call-id from-user' each; waits (up
+        to ``timeout``) until there are ``calls`` of them (SIPp writes its log buffered)."""
+        deadline = time.monotonic() + timeout
+        while len(found := _sipp_log(self.log, "RANG")) < calls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return found
 
     def stop(self) -> None:
         if self.proc is not None:
             _stop(self.proc)
+
+
+def started(make: Callable[[int], Any]) -> Any:
+    """``make(attempt).start()``, once more with new ports when a port picked from the kernel
+    was taken by another process before Kamailio bound it (the machine is shared: ephemeral
+    ports of other tests' connections land in the same range)."""
+    for attempt in (1, 2):
+        lab = make(attempt)
+        try:
+            return lab.start()
+        except RuntimeError as exc:
+            lab.stop()
+            if attempt == 2 or "Address already in use" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
 
 
 def tenant(doc: dict[str, Any], site_ranges: list[str], agents: int = 2) -> dict[str, Any]:
