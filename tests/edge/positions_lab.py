@@ -9,13 +9,14 @@ private address (behind the centre's NAT): the edge must reach them by their sou
 """
 
 import base64
+import contextlib
 import hashlib
 import re
 import secrets
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -316,6 +317,16 @@ def started(make: Callable[[int], Any]) -> Any:
             if attempt == 2 or "Address already in use" not in str(exc):
                 raise
     raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def running(make: Callable[[int], Any]) -> Iterator[Any]:
+    """A lab ``started``, stopped (every process it started) on exit."""
+    lab = started(make)
+    try:
+        yield lab
+    finally:
+        lab.stop()
 
 
 def tenant(doc: dict[str, Any], site_ranges: list[str], agents: int = 2) -> dict[str, Any]:

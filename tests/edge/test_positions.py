@@ -21,7 +21,7 @@ from tests.edge.positions_lab import (
     in_call_request,
     invite_from,
     position_route_sig,
-    started,
+    running,
     tenant,
 )
 
@@ -76,11 +76,8 @@ class Lab:
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = started(lambda attempt: Lab(tmp_path / f"try{attempt}"))
-    try:
+    with running(lambda attempt: Lab(tmp_path / f"try{attempt}")) as lab:
         yield lab
-    finally:
-        lab.stop()
 
 
 def test_a_position_registers_with_its_generated_password(lab: Lab) -> None:

@@ -20,7 +20,7 @@ from tests.edge.positions_lab import (
     contacts,
     edge_sync,
     invite_from,
-    started,
+    running,
     tenant,
 )
 
@@ -108,11 +108,8 @@ class Replicas:
 
 @pytest.fixture
 def replicas(tmp_path: Path) -> Iterator[Replicas]:
-    lab = started(lambda attempt: Replicas(tmp_path / f"try{attempt}"))
-    try:
+    with running(lambda attempt: Replicas(tmp_path / f"try{attempt}")) as lab:
         yield lab
-    finally:
-        lab.stop()
 
 
 def test_registered_at_one_edge_rung_through_the_other(replicas: Replicas) -> None:
