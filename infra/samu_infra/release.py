@@ -7,6 +7,7 @@ resource whose chart is rendered by the provider, so it runs the same under mock
 """
 
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,6 +16,18 @@ from pulumi_kubernetes.core.v1 import Namespace, Secret
 from samu_infra import store
 from samu_infra.config import StackConfig
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, SamuTenant
+
+
+def operator_values(cfg: StackConfig) -> dict[str, Any]:
+    """The operator release's values: the stack's ``operator.values``, and the cluster's pod
+    network from ``network.podCidr`` (the one RKE2 is installed with): the PBX identify the
+    edge's pods by it. The stack's network wins over a podCidrs written in the values."""
+    values = dict(cfg.operator.values)
+    values["cluster"] = {
+        **dict(values.get("cluster") or {}),
+        "podCidrs": [str(cfg.network.pod_cidr)],
+    }
+    return values
 
 
 class OperatorRelease(pulumi.ComponentResource):
@@ -70,7 +83,7 @@ class OperatorRelease(pulumi.ComponentResource):
             namespace=namespace.metadata["name"],
             create_namespace=False,
             atomic=True,
-            values=dict(op.values),
+            values=operator_values(cfg),
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=after)),
         )
         self.tenants = [

@@ -77,6 +77,7 @@ class Kamailio:
         for path in (self.files.dispatcher, self.files.routing):
             if not path.exists():
                 raise FileNotFoundError(f"write {path} before starting Kamailio")
+        seed_positions_tables(self.files)
         with self.log.open("wb") as log:
             env = {**os.environ, "SAMU_EDGE_RR_KEY": self.rr_key}
             self.proc = subprocess.Popen(
@@ -125,3 +126,17 @@ class Kamailio:
             for target in record["SET"]["TARGETS"]:
                 flags[target["DEST"]["URI"]] = target["DEST"]["FLAGS"]
         return flags
+
+
+def seed_positions_tables(files: EdgeFiles) -> None:
+    """The positions' tables (empty) when the lab wrote none: the registrar's modules need
+    them to start, as the chart's seed gives them."""
+    from samu_operator.core import edge_positions
+
+    for path, text in (
+        (files.version, edge_positions.version_table()),
+        (files.subscriber, edge_positions.subscriber_table([])),
+        (files.address, edge_positions.address_table([])),
+    ):
+        if not path.exists():
+            path.write_text(text)

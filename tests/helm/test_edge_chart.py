@@ -4,7 +4,9 @@ run for real on loopback with the chart's own files."""
 import contextlib
 import functools
 import json
+import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -18,6 +20,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 
+from samu_operator.core import edge_positions
 from samu_operator.core.routing import build_routing
 from tests.edge.tls import self_signed
 from tests.helm.charts import (
@@ -81,9 +84,15 @@ def test_configmap_carries_every_file_of_files_unchanged():
 def test_seed_tables_are_what_the_operator_writes_for_no_tenant():
     seed = _config_maps()["seed"]["data"]
     empty = build_routing([])
-    assert seed == {"dispatcher.list": empty.dispatcher_list(), "routing": empty.routing_map()}, (
+    assert seed == {
+        "dispatcher.list": empty.dispatcher_list(),
+        "routing": empty.routing_map(),
+        "subscriber": edge_positions.subscriber_table([]),
+        "address": edge_positions.address_table([]),
+        "version": edge_positions.version_table(),
+    }, (
         "the seed ConfigMap in helm/samu-edge/templates/configmap.yaml must follow the table "
-        "format of samu_operator.core.routing"
+        "formats of samu_operator.core.routing and samu_operator.core.edge_positions"
     )
 
 
@@ -256,7 +265,9 @@ def _free_port() -> int:
 def _localise(args: list[str], tmp: Path, sip: int, http: int, tls: int) -> list[str]:
     """The chart's arguments with container paths and addresses moved to tmp and loopback."""
     out = []
+    dmq = _free_port()
     for arg in args:
+        arg = re.sub(r":5090\b|=5090$", lambda m: m[0].replace("5090", str(dmq)), arg)
         arg = arg.replace("0.0.0.0", "127.0.0.1").replace("$(POD_IP)", "127.0.0.1")
         arg = arg.replace("/etc/kamailio/edge", str(tmp / "edge"))
         arg = arg.replace("/etc/kamailio/tls", str(tmp / "tls"))
@@ -303,8 +314,10 @@ def chart_kamailio(values: dict, root: Path) -> Iterator[ChartKamailio]:
     args = _localise(_container(_pod(values), "kamailio")["args"], root, sip, http, tls)
     args[args.index("-m") + 1] = "64"  # the test needs far less than production
     log = root / "kamailio.log"
+    # the pod's environment: the key of the chart's Secret
+    env = {**os.environ, "SAMU_EDGE_RR_KEY": secrets.token_hex(32)}
     with log.open("w") as out:
-        proc = subprocess.Popen(["kamailio", *args], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(["kamailio", *args], stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         yield ChartKamailio(proc, log, sip, http, tls)
     finally:

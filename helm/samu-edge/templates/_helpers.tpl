@@ -126,6 +126,27 @@ app.kubernetes.io/part-of: samu-platform
 - {{ printf "EDGE_RTPENGINE_RETR=%d" (int .Values.media.control.retries) | quote }}
 - -A
 - {{ printf "EDGE_RTPENGINE_DISABLE_S=%d" (int .Values.media.control.disableSeconds) | quote }}
+{{- /* The positions' registrar: its bounds, this edge's address for the Path of the phones it
+       registers, and the registrations shared with the other edges (DMQ, headless Service). */}}
+{{- $reg := .Values.positions.registration }}
+- -A
+- {{ printf "EDGE_REG_MIN_EXPIRES=%d" (int $reg.minExpiresSeconds) | quote }}
+- -A
+- {{ printf "EDGE_REG_MAX_EXPIRES=%d" (int $reg.maxExpiresSeconds) | quote }}
+- -A
+- {{ printf "EDGE_REG_DEFAULT_EXPIRES=%d" (int $reg.defaultExpiresSeconds) | quote }}
+- -A
+- {{ printf "EDGE_NODE_ADDR=\"$(POD_IP):%d\"" (int .Values.sip.port) | quote }}
+- -A
+- WITH_DMQ
+- -A
+- {{ printf "EDGE_DMQ_LISTEN=udp:$(POD_IP):%d" (int .Values.dmq.port) | quote }}
+- -A
+- {{ printf "EDGE_DMQ_ADDRESS=\"sip:$(POD_IP):%d\"" (int .Values.dmq.port) | quote }}
+- -A
+- {{ printf "EDGE_DMQ_PEERS=\"sip:%s:%d\"" (include "samu-edge.peersHost" .) (int .Values.dmq.port) | quote }}
+- -A
+- {{ printf "EDGE_DMQ_PORT=%d" (int .Values.dmq.port) | quote }}
 {{- if .Values.sip.tls.enabled }}
 - -A
 - WITH_TLS
@@ -193,4 +214,12 @@ seccompProfile:
 {{/* The Secret holding the Record-Route signing key (sip.routeKeySecretName, else the chart's). */}}
 {{- define "samu-edge.routeKeySecret" -}}
 {{- .Values.sip.routeKeySecretName | default (printf "%s-route-key" (include "samu-edge.fullname" .)) -}}
+{{- end }}
+
+{{/*
+The headless Service of the edge pods (every edge's address, ready or not): how an edge finds
+its DMQ peers. Its full name, as the Kamailio resolver needs it.
+*/}}
+{{- define "samu-edge.peersHost" -}}
+{{- printf "%s-peers.%s.svc.%s" (include "samu-edge.fullname" .) .Release.Namespace .Values.dmq.clusterDomain -}}
 {{- end }}

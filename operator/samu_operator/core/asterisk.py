@@ -83,8 +83,11 @@ def asterisk_conf(tenant: str, spec: SamuTenantSpec) -> str:
     return pbx_contract.asterisk_conf(tenant, spec.display_name, max_channels(spec))
 
 
-def pjsip_conf(tenant: str, spec: SamuTenantSpec) -> str:
-    """Transports, and one endpoint: the SIP edge, authenticated by the generated secret."""
+def pjsip_conf(
+    tenant: str, spec: SamuTenantSpec, edge_cidrs: tuple[str, ...] = EDGE_SOURCE_CIDRS
+) -> str:
+    """Transports, and one endpoint: the SIP edge (its pods: ``edge_cidrs``, the cluster's
+    pod networks), authenticated by the generated secret."""
     return (
         _header(tenant, spec, "pjsip.conf")
         + "[global]\n"
@@ -110,7 +113,7 @@ def pjsip_conf(tenant: str, spec: SamuTenantSpec) -> str:
         + "[edge-identify]\n"
         + "type = identify\n"
         + "endpoint = edge\n"
-        + "".join(f"match = {cidr}\n" for cidr in EDGE_SOURCE_CIDRS)
+        + "".join(f"match = {cidr}\n" for cidr in edge_cidrs)
         + "\n; The edge's credentials (section [edge-auth]) come from the tenant's Secret,\n"
         + "; generated once at onboarding and never written here.\n"
         + f"#include {SECRETS_FILE}\n"
@@ -253,11 +256,13 @@ def _capacity_check(spec: SamuTenantSpec) -> str:
     )
 
 
-def render(tenant: str, spec: SamuTenantSpec) -> dict[str, str]:
+def render(
+    tenant: str, spec: SamuTenantSpec, edge_cidrs: tuple[str, ...] = EDGE_SOURCE_CIDRS
+) -> dict[str, str]:
     """Every configuration file of the PBX, by file name (the ConfigMap's data)."""
     return {
         "asterisk.conf": asterisk_conf(tenant, spec),
-        "pjsip.conf": pjsip_conf(tenant, spec),
+        "pjsip.conf": pjsip_conf(tenant, spec, edge_cidrs),
         "queues.conf": queues_conf(tenant, spec),
         "extensions.conf": extensions_conf(tenant, spec),
         "modules.conf": pbx_contract.modules_conf(tenant, spec.display_name),

@@ -237,9 +237,11 @@ def recordings_store_secret(tenant: str, data: Mapping[str, str]) -> Obj:
     }
 
 
-def config_map(tenant: str, spec: SamuTenantSpec) -> Obj:
+def config_map(
+    tenant: str, spec: SamuTenantSpec, edge_cidrs: tuple[str, ...] = contract.EDGE_SOURCE_CIDRS
+) -> Obj:
     meta = object_meta(tenant, CONFIG_NAME)
-    data = asterisk.render(tenant, spec)
+    data = asterisk.render(tenant, spec, edge_cidrs)
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
 
 
@@ -388,11 +390,13 @@ def desired_objects(
     position_key: str | None = None,
     storage_class: str = STORAGE_CLASS,
     store_data: Mapping[str, str] | None = None,
+    edge_cidrs: tuple[str, ...] = contract.EDGE_SOURCE_CIDRS,
 ) -> list[Obj]:
     """Every object of the tenant, in the order to create them (Namespace first).
 
     ``store_data`` (the operator's copy of the store credential) adds the tenant's
     ``samu-recordings-store`` Secret; None (``samuctl tenant render``) leaves it out.
+    ``edge_cidrs``: the cluster's pod networks, where the PBX takes the edge's requests from.
     """
     name, spec = tenant.name, tenant.spec
     epoch = tenant.status.epoch if tenant.status else 0
@@ -405,7 +409,7 @@ def desired_objects(
         sip_secret(name, sip_password),
         position_key_secret(name, position_key),
         *([recordings_store_secret(name, store_data)] if store_data else []),
-        config_map(name, spec),
+        config_map(name, spec, edge_cidrs),
         *[statefulset(name, spec, zone) for zone in spec.pbx.zones],
         *services(name, spec, epoch),
         pod_disruption_budget(name),

@@ -15,6 +15,7 @@ by the cluster's pod network (``EDGE_SOURCE_CIDRS``) and the NetworkPolicy admit
 the edge Namespace only: the two together leave only the edge's pods.
 """
 
+import ipaddress
 import re
 
 from samu_operator.core.meta import RTP_PORTS, SIP_PORT
@@ -25,8 +26,35 @@ EDGE_NAMESPACE = "samu-edge"
 EDGE_SERVICE = "samu-edge-sip"
 EDGE_HOST = f"{EDGE_SERVICE}.{EDGE_NAMESPACE}.svc.cluster.local"
 #: Where requests from the edge's pods come from: the cluster's pod network (RKE2's default
-#: ``cluster-cidr``). Edge pods have no fixed address; the NetworkPolicy narrows it to them.
+#: ``cluster-cidr``, when the operator is not told the cluster's own: ``POD_CIDRS_ENV``, set by
+#: the operator chart's ``cluster.podCidrs``, which the Pulumi program sets from the stack's
+#: ``network.podCidr``). Edge pods have no fixed address; the NetworkPolicy narrows it to them.
 EDGE_SOURCE_CIDRS = ("10.42.0.0/16",)
+POD_CIDRS_ENV = "SAMU_POD_CIDRS"
+
+
+def pod_cidrs(text: str | None) -> tuple[str, ...]:
+    """The cluster's pod networks from ``POD_CIDRS_ENV`` (comma-separated IPv4/IPv6 CIDR);
+    ``EDGE_SOURCE_CIDRS`` when unset. A bad value is refused naming the variable and the fix:
+    a PBX that took requests from anywhere, or from no edge, must never be rendered."""
+    if text is None or not text.strip():
+        return EDGE_SOURCE_CIDRS
+    out = []
+    for item in text.split(","):
+        try:
+            out.append(str(ipaddress.ip_network(item.strip(), strict=True)))
+        except ValueError as exc:
+            raise ValueError(
+                f"{POD_CIDRS_ENV}={text!r}: {item.strip()!r} is not a network ({exc}); give the "
+                "cluster's pod CIDRs, comma-separated (RKE2 cluster-cidr, e.g. 10.42.0.0/16)"
+            ) from None
+    if any(ipaddress.ip_network(c).prefixlen == 0 for c in out):
+        raise ValueError(
+            f"{POD_CIDRS_ENV}={text!r}: a /0 would let anyone be the edge; give the cluster's "
+            "pod CIDRs (RKE2 cluster-cidr, e.g. 10.42.0.0/16)"
+        )
+    return tuple(out)
+
 
 # -- files and directories ---------------------------------------------------------------------
 #: The ConfigMap (every rendered file), read-only. Asterisk is started with

@@ -12,7 +12,8 @@ Two texts come out, both read by the Kamailio config in helm/samu-edge/files/:
 - the routing map (a db_text table loaded into Kamailio's htable ``routing``): called
   number and département (a bare "15" from the carrier) -> the set new calls enter (the
   *entry set*: the only rows a flip of mode changes); and per set of the tenant: tenant
-  name (counter label), partner's entry set (débordement), partner's every-destination set
+  name (counter label), tenant -> its PBX set (its positions: who may ring them, where
+  they register from), partner's entry set (débordement), partner's every-destination set
   (the next hop of an overflowed call), overflow delay in ms, secours numbers.
   No capacity: ``capacity.maxConcurrentCalls`` is enforced by the PBX, the only place that
   sees all of a SAMU's calls (each edge replica sees its share), which answers 486 beyond it
@@ -160,6 +161,9 @@ class RoutingTable:
             for i, s in enumerate(route.sets):
                 rows.append((f"t{s}", route.tenant))
                 if i == 0:
+                    # the PBX set of a position's tenant: who may ring it, where it may
+                    # register from (never an old platform's trunk)
+                    rows.append((f"s{route.tenant}", route.set_id))
                     rows.append((f"d{route.department}", route.entry_set))
                     rows.extend((f"n{number}", route.entry_set) for number in route.numbers)
                 if route.partner_set is not None:

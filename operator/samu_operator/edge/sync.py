@@ -30,6 +30,8 @@ ROUTING_HTABLE = "routing"
 DROPPED_QUEUE = "dropped"
 PBX_DOWN_QUEUE = "pbxdown"
 CALLS_HTABLE = "calls"
+#: permissions' RPC re-reading the address table (the centres' site ranges)
+ADDRESS_RELOAD = "permissions.addressReload"
 #: How long a PBX must stay down in Kamailio's view before its calls are ended.
 CONFIRM_SECONDS = 3.0
 RELOAD_RETRY_SECONDS = 3.0
@@ -52,6 +54,8 @@ class EdgeSync:
     address_template: str = DEFAULT_ADDRESS_TEMPLATE
     addresses: dict[str, str] = field(default_factory=dict)
     confirm_seconds: float = CONFIRM_SECONDS
+    #: the address table changed (or this sidecar just started) and Kamailio has not reloaded it
+    _ranges_due: bool = field(default=True, repr=False)
     #: PBX URI -> wall-clock time Kamailio first saw it silent
     _suspects: dict[str, float] = field(default_factory=dict, repr=False)
     _recorded: set[str] = field(default_factory=set, repr=False)
@@ -75,7 +79,8 @@ class EdgeSync:
 
     def apply_positions(self, tenants: Iterable[edge_positions.TenantPositions]) -> bool:
         """Write the positions' tables (atomically); True when either changed. The edge's
-        registrar reads them (db_text re-reads a table whose file changed)."""
+        registrar reads them: auth_db through db_text, which re-reads a table whose file
+        changed; permissions keeps the site ranges in memory, reloaded here."""
         tenants = list(tenants)
         write_atomic(self.files.version, edge_positions.version_table())
         subscriber = write_atomic(
@@ -84,7 +89,23 @@ class EdgeSync:
         address = write_atomic(
             self.files.address, edge_positions.address_table(tenants), distinct_mtime=True
         )
+        self._ranges_due = self._ranges_due or address
+        self.reload_site_ranges()
         return subscriber or address
+
+    def reload_site_ranges(self) -> bool:
+        """``permissions.addressReload`` once the address table changed (and once per sidecar
+        start: a reload that failed before a restart is not lost); a Kamailio that does not
+        answer gets it again on the next pass. True when reloaded now."""
+        if not self._ranges_due:
+            return False
+        try:
+            self.rpc.call(ADDRESS_RELOAD)
+        except RpcError as exc:
+            log.warning(f"edge: site ranges not reloaded yet, retrying: {exc}")
+            return False
+        self._ranges_due = False
+        return True
 
     def reload(self, *, dispatcher: bool = True, routing: bool = True) -> float:
         """Reload the changed tables at run time; the seconds it took, measured here.

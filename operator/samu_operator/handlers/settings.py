@@ -13,12 +13,19 @@ import kopf
 
 from samu_operator import kube, metrics
 from samu_operator.core import labels as lbl
+from samu_operator.core import pbx_contract
 
 WORKERS_ENV = "SAMU_OPERATOR_WORKERS"
 
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    # The cluster's pod networks (the PBX's identify of the edge): a bad value stops the
+    # operator at start, naming the variable, before any PBX config is rendered with it.
+    try:
+        pbx_contract.pod_cidrs(os.environ.get(pbx_contract.POD_CIDRS_ENV))
+    except ValueError as exc:
+        raise kopf.PermanentError(str(exc)) from None
     settings.persistence.finalizer = f"{lbl.GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=lbl.GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from samu_operator import kube
-from samu_operator.core import labels
+from samu_operator.core import labels, pbx_contract
 from samu_operator.core.desired import (
     STORAGE_CLASS,
     STORAGE_CLASS_ENV,
@@ -121,6 +121,7 @@ def desired_for(tenant: SamuTenant, body: Mapping[str, Any]) -> list[Obj]:
                 position_key=secrets.token_urlsafe(32),
                 storage_class=os.environ.get(STORAGE_CLASS_ENV) or STORAGE_CLASS,
                 store_data=store_data_from(os.environ),
+                edge_cidrs=pbx_contract.pod_cidrs(os.environ.get(pbx_contract.POD_CIDRS_ENV)),
             )
         return _cache[key]
 
