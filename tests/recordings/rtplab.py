@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from samu_recordings.rtpengine_ng import NgClient
+from samu_rtpengine.ng import NgClient
 from tests.recordings import audio
 from tests.recordings.swiftlab import free_port
 

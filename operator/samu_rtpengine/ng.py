@@ -11,7 +11,7 @@ import os
 import socket
 from typing import Any
 
-from samu_recordings.core import bencode
+from samu_rtpengine import bencode
 
 
 class NgError(RuntimeError):
