@@ -1,0 +1,90 @@
+"""The keeper's calls in rtpengine (ng protocol, samu_rtpengine): offer and answer with the
+edge's recording flags, the rescue prompt, the re-answer of a rescue, the end, and the PBX
+leg's packet counter.
+
+Addressing: one rtpengine call per kept call, named by the carrier leg: ``call-id`` the
+carrier Call-ID, ``from-tag`` the caller's tag, ``to-tag`` the keeper's own tag towards the
+caller, which stays the same whichever PBX holds the call. A rescue re-offers the caller's
+SDP and answers with the new PBX's: with ``port-latching`` rtpengine keeps every local port,
+so the caller's side (address, port, the single edge recording) never changes and the
+carrier needs no re-INVITE.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from samu_keeper.core import media_watch
+from samu_rtpengine.ng import NgClient
+
+#: What the edge's Kamailio gives rtpengine_offer/answer today (replace-origin
+#: replace-session-connection ICE=remove port-latching).
+_COMMON = {"replace": ["origin", "session-connection"], "ICE": "remove", "flags": ["port-latching"]}
+
+
+@dataclass(frozen=True)
+class Keys:
+    call_id: str
+    from_tag: str
+    to_tag: str
+
+    def ng(self, with_to: bool = True) -> dict[str, str]:
+        keys = {"call-id": self.call_id, "from-tag": self.from_tag}
+        if with_to:
+            keys["to-tag"] = self.to_tag
+        return keys
+
+    def as_record(self) -> dict[str, str]:
+        return self.ng()
+
+    @classmethod
+    def of_record(cls, record: Mapping[str, str]) -> "Keys":
+        return cls(record["call-id"], record["from-tag"], record["to-tag"])
+
+
+def metadata(tenant: str, caller: str, called: str, call_id: str) -> str:
+    """The recording metadata the edge writes for every call (read by the recording shipper)."""
+    return f"tenant:{tenant}|caller:{caller}|called:{called}|callid:{call_id}"
+
+
+class Media:
+    """Blocking ng commands (the keeper runs them off its SIP loop)."""
+
+    def __init__(self, client: NgClient, directions: tuple[str, ...] = ()) -> None:
+        self.client = client
+        self.directions = list(directions)
+
+    def _sdp(self, reply: Mapping[str, object]) -> str:
+        sdp = reply.get("sdp")
+        if not isinstance(sdp, str) or not sdp:
+            raise RuntimeError(f"rtpengine replied without SDP: {dict(reply)}")
+        return sdp
+
+    def offer(self, keys: Keys, sdp: str, meta: str = "") -> str:
+        """The caller's SDP in; the SDP for the PBX (rtpengine's internal side) out."""
+        params: dict[str, object] = {**keys.ng(with_to=False), "sdp": sdp, **_COMMON}
+        if self.directions:
+            params["direction"] = self.directions
+        params["record-call"] = "yes"
+        if meta:
+            params["metadata"] = meta
+        return self._sdp(self.client.command("offer", **params))
+
+    def answer(self, keys: Keys, sdp: str) -> str:
+        """The PBX's SDP in; the SDP for the caller (rtpengine's carrier side) out."""
+        params = {**keys.ng(), "sdp": sdp, **_COMMON, "record-call": "yes"}
+        return self._sdp(self.client.command("answer", **params))
+
+    def play(self, keys: Keys, path: str) -> None:
+        """Plays the prompt file to the caller (rtpengine reads the file itself)."""
+        self.client.command("play media", **keys.ng(with_to=False), file=path)
+
+    def stop_playing(self, keys: Keys) -> None:
+        self.client.command("stop media", **keys.ng(with_to=False))
+
+    def delete(self, keys: Keys) -> None:
+        self.client.command("delete", **keys.ng(with_to=False))
+
+    def pbx_packets(self, keys: Keys) -> int | None:
+        """RTP packets rtpengine got from the PBX leg so far (None: not known to rtpengine)."""
+        reply = self.client.command("query", **{"call-id": keys.call_id})
+        return media_watch.packets_from(reply, keys.to_tag)

@@ -1,0 +1,182 @@
+"""The keeper's lab on 127.0.0.1: a real rtpengine (the edge's flags), a real redis-server,
+keeper daemons (``python -m samu_keeper``), SIPp PBX stand-ins echoing audio and SIPp
+callers sending marker audio straight to a keeper. Everything is started with ports from the
+kernel and stopped by the object that started it, by its own pid."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.edge.harness import HOST, Pbx, Rtpengine, _stop, free_port, free_port_range, wait_for
+from tests.media.audio import write_marker_pcap
+
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class KeeperProc:
+    """One keeper daemon, as the chart runs it (``python -m samu_keeper``)."""
+
+    workdir: Path
+    keeper_id: str
+    rtpengine: Rtpengine
+    redis_url: str
+    port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / f"{self.keeper_id}.log"
+
+    @property
+    def ledger(self) -> Path:
+        return self.workdir / "dropped-calls.jsonl"
+
+    def start(self) -> KeeperProc:
+        env = {
+            **os.environ,
+            "SAMU_KEEPER_KEEPER_ID": self.keeper_id,
+            "SAMU_KEEPER_LISTEN": f"{HOST}:{self.port}",
+            "SAMU_KEEPER_RTPENGINE": f"{HOST}:{self.rtpengine.ng_port}",
+            "SAMU_KEEPER_DIRECTIONS": "carrier,internal",
+            "SAMU_KEEPER_REDIS_URL": self.redis_url,
+            "SAMU_KEEPER_METRICS": f"{HOST}:{self.metrics_port}",
+            "SAMU_KEEPER_PROMPT_DIR": str(self.workdir / "prompt"),
+            "SAMU_KEEPER_LEDGER": str(self.ledger),
+            "SAMU_KEEPER_HEARTBEAT_MS": "600",
+            **self.env,
+        }
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "samu_keeper"], cwd=REPO, env=env,
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+        def up() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"keeper exited: {self.log.read_text()[-3000:]}")
+            return bool(self.metrics())
+
+        wait_for(up, 30, f"keeper {self.keeper_id}'s /metrics")
+        return self
+
+    def metrics(self) -> dict[tuple[str, tuple], float]:
+        try:
+            url = f"http://{HOST}:{self.metrics_port}/metrics"
+            with urllib.request.urlopen(url, timeout=2) as response:
+                text = response.read().decode()
+        except OSError:
+            return {}
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    def metric(self, name: str, **labels: str) -> float:
+        return self.metrics().get((name, tuple(sorted(labels.items()))), 0.0)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+
+
+def audio_pbx(workdir: Path, name: str) -> Pbx:
+    """A PBX stand-in echoing the audio it gets (SIPp -rtp_echo)."""
+    media = free_port_range(4)
+    args = ["-mi", HOST, "-mp", str(media), "-rtp_echo", "-trace_logs"]
+    args += ["-log_file", str(workdir / f"{name}.log")]
+    return Pbx(name, workdir, scenario=str(SCENARIOS / "pbx.xml"), args=args).start()
+
+
+def pbx_lines(workdir: Path, name: str) -> list[list[str]]:
+    path = workdir / f"{name}.log"
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return [
+        line.split(" ")
+        for line in text.splitlines()
+        if line.startswith(("CALL ", "BYE ", "REFRESH "))
+    ]
+
+
+@dataclass
+class Callers:
+    """SIPp placing ``calls`` calls to a keeper, each sending marker audio for ``hold_ms``."""
+
+    workdir: Path
+    keeper: KeeperProc
+    targets: list[Pbx]
+    tenant: str = "samu-30"
+    port: int = field(default_factory=free_port)
+    media_port: int = field(default_factory=lambda: free_port_range(40))
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / f"caller-{self.port}.log"
+
+    def start(self, calls: int, hold_ms: int, rate: int = 20) -> Callers:
+        audio = self.workdir / "markers.pcap"
+        if not audio.exists():
+            write_marker_pcap(audio, min(37, hold_ms // 1000 + 1))
+        scenario = self.workdir / "caller.xml"
+        text = (SCENARIOS / "caller.xml").read_text()
+        scenario.write_text(
+            text.replace("PCAP_FILE", str(audio)).replace('"HOLD_MS"', f'"{hold_ms}"')
+        )
+        targets = ", ".join(f"<{pbx.uri}>" for pbx in self.targets)
+        cmd = ["sipp", f"{HOST}:{self.keeper.port}", "-sf", str(scenario), "-i", HOST]
+        cmd += ["-mi", HOST, "-p", str(self.port), "-mp", str(self.media_port)]
+        cmd += ["-key", "tenant", self.tenant, "-key", "targets", targets]
+        cmd += ["-r", str(rate), "-m", str(calls), "-l", str(calls), "-nostdin"]
+        cmd += ["-trace_logs", "-log_file", str(self.log), "-timeout", "60"]
+        cmd += ["-recv_timeout", "8000", "-max_recv_loops", "5000"]
+        err = (self.workdir / f"caller-{self.port}.err").open("wb")
+        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=err)
+        return self
+
+    def answered(self) -> list[str]:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return re.findall(r"^KEPT (\S+) \d+ answered$", text, re.M)
+
+    def byes(self) -> dict[str, str]:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return dict(re.findall(r"^BYE (\S+) (\w+)$", text, re.M))
+
+    def wait(self, timeout: float = 60) -> int:
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _stop(self.proc)
+            return -1
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+
+
+def wait_answered(callers: Callers, count: int, timeout: float = 10) -> None:
+    wait_for(lambda: len(callers.answered()) >= count, timeout, f"{count} answered calls")
+
+
+def now() -> float:
+    return time.monotonic()
