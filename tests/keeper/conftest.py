@@ -59,3 +59,19 @@ def redis_url(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.fixture
+def keeper_lab(tmp_path, redis_url):
+    """rtpengine, two PBX stand-ins echoing audio and one keeper, all on 127.0.0.1."""
+    from tests.edge.harness import Rtpengine, missing_binaries
+    from tests.keeper.lab import Lab
+
+    missing = missing_binaries()
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)} (make debs)")
+    lab = Lab(tmp_path, redis_url, Rtpengine(tmp_path / "rtpengine").start())
+    try:
+        yield lab
+    finally:
+        lab.stop()

@@ -180,3 +180,37 @@ def wait_answered(callers: Callers, count: int, timeout: float = 10) -> None:
 
 def now() -> float:
     return time.monotonic()
+
+
+@dataclass
+class Lab:
+    workdir: Path
+    redis_url: str
+    rtpengine: Rtpengine
+    pbxs: dict[str, Pbx] = field(default_factory=dict)
+    media_ports: dict[str, int] = field(default_factory=dict)
+    keepers: list[KeeperProc] = field(default_factory=list)
+    callers: list[Callers] = field(default_factory=list)
+
+    def pbx(self, name: str) -> Pbx:
+        pbx = audio_pbx(self.workdir, name)
+        self.pbxs[name] = pbx
+        self.media_ports[name] = int(pbx.args[pbx.args.index("-mp") + 1])
+        return pbx
+
+    def keeper(self, keeper_id: str = "keeper-a", **env: str) -> KeeperProc:
+        keeper = KeeperProc(self.workdir, keeper_id, self.rtpengine, self.redis_url, env=env)
+        self.keepers.append(keeper.start())
+        return keeper
+
+    def call(self, keeper: KeeperProc, targets: list[Pbx], calls: int, hold_ms: int) -> Callers:
+        callers = Callers(self.workdir, keeper, targets).start(calls, hold_ms)
+        self.callers.append(callers)
+        return callers
+
+    def lines(self, name: str) -> list[list[str]]:
+        return pbx_lines(self.workdir, name)
+
+    def stop(self) -> None:
+        for thing in (*self.callers, *self.keepers, *self.pbxs.values(), self.rtpengine):
+            thing.stop()
