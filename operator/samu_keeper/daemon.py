@@ -236,9 +236,7 @@ class Keeper:
         self.calls[state.call_id] = call
         self.metrics.adopted.inc()
         self.metrics.calls.set(len(self.calls))
-        LOG.warning(
-            "callId=%s adopted from %s", state.call_id, state.extra.get("owner", "a dead peer")
-        )
+        LOG.warning("callId=%s adopted: its keeper is dead", state.call_id)
         self._watch(call)
         call.refreshing = True
         call.pbx.recvEvent(CCEventUpdate(MsgBody(_bump_version(call.pbx_offer))))

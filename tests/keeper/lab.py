@@ -99,12 +99,12 @@ class KeeperProc:
             _stop(self.proc)
 
 
-def audio_pbx(workdir: Path, name: str) -> Pbx:
+def audio_pbx(workdir: Path, name: str, scenario: str = "pbx.xml") -> Pbx:
     """A PBX stand-in echoing the audio it gets (SIPp -rtp_echo)."""
     media = free_port_range(4)
     args = ["-mi", HOST, "-mp", str(media), "-rtp_echo", "-trace_logs"]
     args += ["-log_file", str(workdir / f"{name}.log")]
-    return Pbx(name, workdir, scenario=str(SCENARIOS / "pbx.xml"), args=args).start()
+    return Pbx(name, workdir, scenario=str(SCENARIOS / scenario), args=args).start()
 
 
 def pbx_lines(workdir: Path, name: str) -> list[list[str]]:
@@ -125,6 +125,7 @@ class Callers:
     keeper: KeeperProc
     targets: list[Pbx]
     tenant: str = "samu-30"
+    scenario: str = "caller.xml"
     port: int = field(default_factory=free_port)
     media_port: int = field(default_factory=lambda: free_port_range(40))
     proc: subprocess.Popen[bytes] | None = None
@@ -137,8 +138,8 @@ class Callers:
         audio = self.workdir / "markers.pcap"
         if not audio.exists():
             write_marker_pcap(audio, min(37, hold_ms // 1000 + 1))
-        scenario = self.workdir / "caller.xml"
-        text = (SCENARIOS / "caller.xml").read_text()
+        scenario = self.workdir / self.scenario
+        text = (SCENARIOS / self.scenario).read_text()
         scenario.write_text(
             text.replace("PCAP_FILE", str(audio)).replace('"HOLD_MS"', f'"{hold_ms}"')
         )
@@ -192,8 +193,8 @@ class Lab:
     keepers: list[KeeperProc] = field(default_factory=list)
     callers: list[Callers] = field(default_factory=list)
 
-    def pbx(self, name: str) -> Pbx:
-        pbx = audio_pbx(self.workdir, name)
+    def pbx(self, name: str, scenario: str = "pbx.xml") -> Pbx:
+        pbx = audio_pbx(self.workdir, name, scenario)
         self.pbxs[name] = pbx
         self.media_ports[name] = int(pbx.args[pbx.args.index("-mp") + 1])
         return pbx
@@ -203,8 +204,11 @@ class Lab:
         self.keepers.append(keeper.start())
         return keeper
 
-    def call(self, keeper: KeeperProc, targets: list[Pbx], calls: int, hold_ms: int) -> Callers:
-        callers = Callers(self.workdir, keeper, targets).start(calls, hold_ms)
+    def call(
+        self, keeper: KeeperProc, targets: list[Pbx], calls: int, hold_ms: int,
+        scenario: str = "caller.xml",
+    ) -> Callers:  # fmt: skip
+        callers = Callers(self.workdir, keeper, targets, scenario=scenario).start(calls, hold_ms)
         self.callers.append(callers)
         return callers
 

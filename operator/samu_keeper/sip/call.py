@@ -279,6 +279,11 @@ class KeptCall:
             verdict.reason,
             verdict.detail,
         )
+        if self.pending_update:
+            # the caller's re-INVITE died with the PBX: its media stays where it is (rtpengine
+            # took the new offer), so the caller gets the same answer as before
+            self.pending_update = False
+            self.carrier.recvEvent(CCEventConnect((200, "OK", _sdp(self.caller_answer))))
         dead, self.pbx = self.pbx, None
         if dead is not None:
             dead.event_cb = None
