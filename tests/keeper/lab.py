@@ -25,6 +25,45 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
+class RedisServer:
+    """A throw-away redis-server on 127.0.0.1 (no persistence), stopped by its pid."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        import redis
+
+        cmd = ["redis-server", "--bind", HOST, "--port", str(self.port), "--save", ""]
+        cmd += ["--appendonly", "no", "--dir", str(self.workdir)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+
+        def up() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server did not start on {HOST}:{self.port}")
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        try:
+            wait_for(up, 20, "redis-server")
+        finally:
+            client.close()
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+
+
+@dataclass
 class KeeperProc:
     """One keeper daemon, as the chart runs it (``python -m samu_keeper``)."""
 
@@ -126,6 +165,8 @@ class Callers:
     targets: list[Pbx]
     tenant: str = "samu-30"
     scenario: str = "caller.xml"
+    #: where the INVITEs go: the keeper (None), or another port (a PBX, for a baseline)
+    to_port: int | None = None
     port: int = field(default_factory=free_port)
     media_port: int = field(default_factory=lambda: free_port_range(40))
     proc: subprocess.Popen[bytes] | None = None
@@ -135,16 +176,18 @@ class Callers:
         return self.workdir / f"caller-{self.port}.log"
 
     def start(self, calls: int, hold_ms: int, rate: int = 20) -> Callers:
-        audio = self.workdir / "markers.pcap"
+        seconds = min(37, hold_ms // 1000 + 1)  # audio the whole call long
+        audio = self.workdir / f"markers-{seconds}s.pcap"
         if not audio.exists():
-            write_marker_pcap(audio, min(37, hold_ms // 1000 + 1))
+            write_marker_pcap(audio, seconds)
         scenario = self.workdir / self.scenario
         text = (SCENARIOS / self.scenario).read_text()
         scenario.write_text(
             text.replace("PCAP_FILE", str(audio)).replace('"HOLD_MS"', f'"{hold_ms}"')
         )
         targets = ", ".join(f"<{pbx.uri}>" for pbx in self.targets)
-        cmd = ["sipp", f"{HOST}:{self.keeper.port}", "-sf", str(scenario), "-i", HOST]
+        to = self.to_port or self.keeper.port
+        cmd = ["sipp", f"{HOST}:{to}", "-sf", str(scenario), "-i", HOST]
         cmd += ["-mi", HOST, "-p", str(self.port), "-mp", str(self.media_port)]
         cmd += ["-key", "tenant", self.tenant, "-key", "targets", targets]
         cmd += ["-r", str(rate), "-m", str(calls), "-l", str(calls), "-nostdin"]
@@ -157,6 +200,15 @@ class Callers:
     def answered(self) -> list[str]:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return re.findall(r"^KEPT (\S+) \d+ answered$", text, re.M)
+
+    def setup_seconds(self) -> list[float]:
+        """INVITE to 200 OK of each answered call, as the caller saw it."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        found = re.findall(r"^SETUP \S+ ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)$", text, re.M)
+        return [
+            (float(s1) + float(u1) / 1e6) - (float(s0) + float(u0) / 1e6)
+            for s0, u0, s1, u1 in found
+        ]
 
     def byes(self) -> dict[str, str]:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -84,7 +84,9 @@ def parse(headers: Sequence[tuple[str, str]]) -> Setup:
     try:
         targets = _targets(",".join(by_name.get(TARGETS.lower(), [])))
     except SetupError as exc:
-        raise SetupError(f"header {TARGETS}: {exc}; the edge must list the tenant's PBX set") from exc
+        raise SetupError(
+            f"header {TARGETS}: {exc}; the edge must list the tenant's PBX set"
+        ) from exc
     if not targets or len(targets) > MAX_TARGETS:
         raise SetupError(
             f"header {TARGETS}: the edge must list the tenant's PBX set (1 to {MAX_TARGETS} "
