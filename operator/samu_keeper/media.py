@@ -74,6 +74,16 @@ class Media:
         params = {**keys.ng(), "sdp": sdp, **_COMMON, "record-call": "yes"}
         return self._sdp(self.client.command("answer", **params))
 
+    def pbx_moves(self, keys: Keys, pbx_sdp: str, caller_sdp: str) -> str:
+        """A PBX re-INVITE: its new SDP offered from the PBX side, answered with the caller's
+        own SDP (the caller's side stays as it is); returns the SDP for the PBX's 200."""
+        reverse = {"call-id": keys.call_id, "from-tag": keys.to_tag, "to-tag": keys.from_tag}
+        params: dict[str, object] = {**reverse, "sdp": pbx_sdp, **_COMMON}
+        if self.directions:
+            params["direction"] = list(reversed(self.directions))
+        self.client.command("offer", **params)
+        return self._sdp(self.client.command("answer", **reverse, sdp=caller_sdp, **_COMMON))
+
     def play(self, keys: Keys, path: str) -> None:
         """Plays the prompt file to the caller (rtpengine reads the file itself)."""
         self.client.command("play media", **keys.ng(with_to=False), file=path)

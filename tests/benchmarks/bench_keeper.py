@@ -117,6 +117,7 @@ def main() -> int:
     parser.add_argument("--held-seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=2, help="alternating set-up phase pairs")
     parser.add_argument("--keep", action="store_true", help="keep the logs and recordings")
+    parser.add_argument("--setup-only", action="store_true", help="only the set-up phases")
     args = parser.parse_args()
     missing = missing_binaries()
     if missing:
@@ -147,6 +148,8 @@ def main() -> int:
             print(
                 f"keeper CPU per call (set-up, 1 s of audio, BYE): {1000 * cpu / len(kept):.2f} ms"
             )
+            if args.setup_only:
+                return 0
             per = held_cpu(lab, args.rescue_calls, args.held_seconds)
             print(
                 f"keeper CPU per held call: {100 * per:.3f} % of a core "

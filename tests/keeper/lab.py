@@ -152,7 +152,7 @@ def pbx_lines(workdir: Path, name: str) -> list[list[str]]:
     return [
         line.split(" ")
         for line in text.splitlines()
-        if line.startswith(("CALL ", "BYE ", "REFRESH "))
+        if line.startswith(("CALL ", "BYE ", "REFRESH ", "MOVED "))
     ]
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.edge.harness import HOST, wait_for
 from tests.keeper.lab import Lab, wait_answered
+from tests.media.recordings import recording_of
 
 pytestmark = pytest.mark.sip
 
@@ -75,3 +76,37 @@ def test_an_invite_without_the_edges_headers_is_refused_with_the_fix(keeper_lab:
                 break
     assert reply.startswith("SIP/2.0 500 ")
     assert "X-Samu-Targets: the edge must list the tenant's PBX set" in reply
+
+
+def test_a_pbx_moving_its_media_is_answered_by_the_keeper_and_the_caller_hears_nothing_of_it(
+    keeper_lab: Lab,
+):
+    lab = keeper_lab
+    mover = lab.pbx("pbx-a", scenario="pbx_moves.xml")
+    keeper = lab.keeper()
+    callers = lab.call(keeper, [mover], 2, hold_ms=4000)
+    # caller.xml fails a call on any request from the keeper: no re-INVITE reached a caller
+    assert callers.wait(timeout=30) == 0, callers.log.read_text()[-2000:]
+    moved = [line for line in lab.lines("pbx-a") if line[0] == "MOVED"]
+    assert sorted(line[1] for line in moved) == sorted(callers.answered())
+    low = lab.rtpengine.port_min
+    assert all(low <= int(line[2]) < low + lab.rtpengine.ports for line in moved), moved
+    for call_id in callers.answered():
+        streams = recording_of(lab.rtpengine, call_id).streams()
+        # after the move the PBX's audio comes from its second port, and reaches rtpengine
+        assert len(streams.get((HOST, lab.media_ports["pbx-a"] + 2), [])) > 50, list(streams)
+    assert not any(name == "samu_keeper_rescued_total" for name, _ in keeper.metrics())
+
+
+def test_a_dead_first_pbx_is_skipped_at_set_up(keeper_lab: Lab):
+    lab = keeper_lab
+    dead, b = lab.pbx("pbx-a"), lab.pbx("pbx-b")
+    dead.kill()
+    keeper = lab.keeper()
+    callers = lab.call(keeper, [dead, b], 3, hold_ms=1000)
+    assert callers.wait(timeout=30) == 0, callers.log.read_text()[-2000:]
+    assert sorted(line[1] for line in lab.lines("pbx-b") if line[0] == "CALL") == sorted(
+        callers.answered()
+    )
+    # one set-up timeout (SAMU_KEEPER_SETUP_TIMEOUT_S, 1 s) on the dead PBX, then the next
+    assert all(1.0 <= s < 3.0 for s in callers.setup_seconds()), callers.setup_seconds()

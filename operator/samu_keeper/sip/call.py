@@ -190,12 +190,45 @@ class KeptCall:
             self._pbx_connects(event, answered)
         elif isinstance(event, CCEventFail | CCEventDisconnect):
             self._pbx_fails(event, answered)
+        elif isinstance(event, CCEventUpdate) and answered:
+            self._pbx_updates(event)
         elif isinstance(event, CCEventInfo) and answered:
             said = self.keeper.pbx_says(ua)
             if said != (self.queue, self.position):
                 self.queue, self.position = said
                 self.save()
             self.carrier.recvEvent(event)
+
+    def _pbx_updates(self, event: CCEventUpdate) -> None:
+        """The PBX moves its media (a re-INVITE: another media server, hold, a codec change):
+        rtpengine learns its new SDP and the keeper answers it; the caller's side does not
+        change, so the carrier gets nothing."""
+        assert self.pbx is not None and self.keys is not None
+        body = _body_text(event.getData())
+        pbx = self.pbx
+        generation = self.generation
+        if not body or not self.anchored:
+            pbx.recvEvent(
+                CCEventConnect((200, "OK", _sdp(self.pbx_offer) if self.pbx_offer else None))
+            )
+            return
+
+        def answered(sdp: str | None, error: Exception | None) -> None:
+            if self.ended or generation != self.generation or self.pbx is not pbx:
+                return
+            if error is not None:
+                LOG.error(
+                    "callId=%s: rtpengine refused the PBX's re-INVITE: %s", self.call_id, error
+                )
+                pbx.recvEvent(CCEventFail((488, "Not Acceptable Here")))
+                return
+            self.pbx_answer, self.pbx_offer = body, sdp or self.pbx_offer
+            pbx.recvEvent(CCEventConnect((200, "OK", _sdp(self.pbx_offer))))
+            self.save()
+
+        self.keeper.background(
+            self.keeper.media.pbx_moves, (self.keys, body, self.caller_offer), answered
+        )
 
     def _through_answer(self, pbx_sdp: str, then: Any) -> None:
         assert self.keys is not None
