@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +20,8 @@ from typing import Any
 
 import redis
 from prometheus_client import start_http_server
-from sippy.CCEvents import CCEventDisconnect, CCEventUpdate
+from sippy.CCEvents import CCEventDisconnect
 from sippy.Core.EventDispatcher import ED2
-from sippy.MsgBody import MsgBody
 from sippy.SipAddress import SipAddress
 from sippy.SipConf import SipConf
 from sippy.SipContact import SipContact
@@ -35,11 +33,10 @@ from sippy.Time.Timeout import Timeout
 from samu_keeper import ledger, prompt
 from samu_keeper.core import leg_health, media_watch, rescue, setup
 from samu_keeper.core.call_state import CallState, StateError
-from samu_keeper.media import Keys, Media
+from samu_keeper.media import Media
 from samu_keeper.metrics import KeeperMetrics
 from samu_keeper.settings import Settings
-from samu_keeper.sip import legs
-from samu_keeper.sip.agents import KeeperUA, PbxUA
+from samu_keeper.sip import replica
 from samu_keeper.sip.call import KeptCall
 from samu_keeper.store import CallStore
 from samu_keeper.workers import Liveness, StoreWriter, Watcher
@@ -193,53 +190,14 @@ class Keeper:
                 self._install(state)
 
     def _install(self, state: CallState) -> KeptCall:
-        """Goes on with a call a dead peer held: both legs rebuilt Connected, its PBX leg
-        watched, and a target refresh (re-INVITE, same media) sent to the PBX so that its
-        in-dialog requests come here from now on."""
-        passed = tuple(
-            tuple(line.split(": ", 1))
-            for line in state.extra.get("passed", "").splitlines()
-            if ": " in line
-        )
-        call = KeptCall(self, setup.Setup(state.tenant, state.targets, passed))  # type: ignore[arg-type]
-        extra = state.extra
-        call.keys = Keys.of_record(state.rtpengine)
-        call.caller, call.called = state.caller, extra.get("called", "")
-        call.caller_offer, call.caller_answer = (
-            extra.get("caller_offer", ""),
-            extra.get("caller_answer", ""),
-        )
-        call.pbx_offer, call.pbx_answer = extra.get("pbx_offer", ""), extra.get("pbx_answer", "")
-        call.anchored = extra.get("anchored", "yes") == "yes"
-        call.answered_at, call.rescues = state.answered_at or time.time(), state.rescues
-        call.queue, call.position, call.pbx_uri = state.queue, state.position, state.pbx_uri
-        call.carrier = legs.connected_ua(
-            self.global_config,
-            state.carrier,
-            self.contact(),
-            call.caller_answer,
-            call.caller_offer,
-            call.from_carrier,
-            KeeperUA,
-        )
-        call.pbx = legs.connected_ua(
-            self.global_config,
-            state.pbx,
-            self.contact(),
-            call.pbx_offer,
-            call.pbx_answer,
-            call.from_pbx,
-            PbxUA,
-        )
-        call._last_pbx_leg = state.pbx
-        call.generation = 1
+        """Goes on with a call a dead peer held (see ``replica.adopted``)."""
+        call = replica.adopted(self, state)
         self.calls[state.call_id] = call
         self.metrics.adopted.inc()
         self.metrics.calls.set(len(self.calls))
         LOG.warning("callId=%s adopted: its keeper is dead", state.call_id)
         self._watch(call)
-        call.refreshing = True
-        call.pbx.recvEvent(CCEventUpdate(MsgBody(_bump_version(call.pbx_offer))))
+        replica.refresh_target(call)
         return call
 
     # --- what calls tell the keeper ------------------------------------------------------------
@@ -319,13 +277,3 @@ class Keeper:
                 call._finish()
 
         Timeout(release, RELEASE_AFTER_S)
-
-
-def _bump_version(sdp: str) -> str:
-    """The same SDP with its o= version one higher: a re-INVITE that changes nothing but the
-    keeper's Contact (sippy sends no re-INVITE for an unchanged SDP)."""
-
-    def bump(found: re.Match[str]) -> str:
-        return f"{found[1]}{int(found[2]) + 1}{found[3]}"
-
-    return re.sub(r"^(o=\S+ \S+ )(\d+)( )", bump, sdp, count=1, flags=re.M)

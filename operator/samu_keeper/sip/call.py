@@ -31,7 +31,7 @@ from sippy.UA import UA
 from samu_keeper.core import leg_health, rescue, setup
 from samu_keeper.core.call_state import CallState
 from samu_keeper.media import Keys, metadata
-from samu_keeper.sip import legs
+from samu_keeper.sip import legs, replica
 from samu_keeper.sip.agents import KeeperUA, PbxUA
 
 if TYPE_CHECKING:
@@ -407,38 +407,9 @@ class KeptCall:
             self.pbx.event_cb = None
         self.keeper.ended(self)
 
-    # --- replication -----------------------------------------------------------------------
+    # --- replication ---------------------------------------------------------------------
     def state(self) -> CallState:
-        assert self.keys is not None
-        pbx_leg = (
-            legs.leg_of(self.pbx)
-            if self.pbx is not None and self.pbx.isConnected()
-            else self._last_pbx_leg
-        )
-        return CallState(
-            call_id=self.call_id,
-            tenant=self.setup.tenant,
-            caller=self.caller,
-            carrier=legs.leg_of(self.carrier),
-            pbx=pbx_leg,
-            pbx_uri=self.pbx_uri,
-            rtpengine=self.keys.as_record(),
-            owner=self.keeper.settings.keeper_id,
-            queue=self.queue,
-            position=self.position,
-            answered_at=self.answered_at,
-            rescues=self.rescues,
-            targets=self.setup.targets,
-            extra={
-                "caller_offer": self.caller_offer,
-                "caller_answer": self.caller_answer,
-                "pbx_offer": self.pbx_offer,
-                "pbx_answer": self.pbx_answer,
-                "called": self.called,
-                "anchored": "yes" if self.anchored else "no",
-                "passed": "\n".join(f"{n}: {v}" for n, v in self.setup.passed),
-            },
-        )
+        return replica.state_of(self)
 
     _last_pbx_leg: Any = None
 
