@@ -62,7 +62,10 @@ class Keeper:
         self.media = Media(
             NgClient(*settings.rtpengine, timeout=0.5, retries=1), settings.directions
         )
+        # ng commands a call waits on (offer, answer), apart from those it does not (the
+        # prompt, delete): a rescue of many calls at once never queues behind its prompts
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keeper-ng")
+        self.side_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keeper-ng-side")
         client = redis.Redis.from_url(
             settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0
         )
@@ -114,8 +117,9 @@ class Keeper:
             self.store.client.delete("samu:keeper:alive:" + self.settings.keeper_id)
         ED2.breakLoop()
 
-    def background(self, fn: Any, args: tuple[Any, ...], then: Any) -> None:
-        """``fn(*args)`` on a worker; ``then(result, error)`` back in the SIP loop."""
+    def background(self, fn: Any, args: tuple[Any, ...], then: Any, side: bool = False) -> None:
+        """``fn(*args)`` on a worker (of the side pool if ``side``: nothing waits on it);
+        ``then(result, error)`` back in the SIP loop."""
 
         def work() -> None:
             try:
@@ -127,7 +131,7 @@ class Keeper:
             elif error is not None:
                 LOG.warning("%s: %s", getattr(fn, "__name__", fn), error)
 
-        self.pool.submit(work)
+        (self.side_pool if side else self.pool).submit(work)
 
     def contact(self) -> SipContact:
         url = SipURL(
@@ -230,7 +234,7 @@ class Keeper:
             self.writer.forget(call.call_id)
         self.metrics.calls.set(len(self.calls))
         if call.anchored:
-            self.background(self.media.delete, (call.keys,), None)
+            self.background(self.media.delete, (call.keys,), None, side=True)
 
     def metrics_unrecorded(self, tenant: str) -> None:
         self.metrics.unrecorded.labels(tenant=tenant).inc()

@@ -98,3 +98,11 @@ class Media:
         """RTP packets rtpengine got from the PBX leg so far (None: not known to rtpengine)."""
         reply = self.client.command("query", **{"call-id": keys.call_id})
         return media_watch.packets_from(reply, keys.to_tag)
+
+    def pbx_packets_many(self, calls: list[Keys]) -> list[int | None]:
+        """``pbx_packets`` for many calls in one round trip (None where a reply failed)."""
+        replies = self.client.many("query", [{"call-id": k.call_id} for k in calls])
+        return [
+            None if isinstance(reply, Exception) else media_watch.packets_from(reply, keys.to_tag)
+            for keys, reply in zip(calls, replies, strict=True)
+        ]

@@ -21,6 +21,8 @@ from samu_keeper.store import CallStore
 
 LOG = logging.getLogger(__name__)
 Post = Callable[..., None]  # ED2.callFromThread
+#: counter reads sent together (replies of about 2 KB each: well within a socket's buffer)
+BATCH = 50
 
 
 class StoreWriter(threading.Thread):
@@ -112,7 +114,9 @@ class Watcher(threading.Thread):
         # leg's audio is what the count gains over the dead leg's last count
         baseline = old.packets if old is not None else -1
         with self.lock:
-            watch = media_watch.Watch(since=time.monotonic(), packets=baseline)
+            watch = media_watch.Watch(
+                since=time.monotonic(), packets=baseline, first_read_is_audio=old is None
+            )
             self.calls[call_id] = Watched(keys, pbx, generation, watch, old)
 
     def remove(self, call_id: str) -> media_watch.Watch | None:
@@ -122,7 +126,6 @@ class Watcher(threading.Thread):
 
     def run(self) -> None:
         next_probe = 0.0
-        probes: dict[tuple[str, int], tuple[str, int]] = {}
         while not self.stopping:
             start = time.monotonic()
             with self.lock:
@@ -131,21 +134,39 @@ class Watcher(threading.Thread):
             if send:
                 next_probe = start + self.settings.probe_s
             probes = self.prober.round({w.pbx for _, w in snapshot}, send=send)
+            # a PBX whose port refuses (its process is gone): every call on it at once, without
+            # reading counters; unanswered probes only count with each call's media below
+            dead = {
+                address: leg_health.judge({"transportError": error})
+                for address, (error, _failures) in probes.items()
+                if error
+            }
+            rest = []
             for call_id, watched in snapshot:
-                self._poll(call_id, watched, probes.get(watched.pbx, ("", 0)))
+                if watched.pbx in dead:
+                    self._dead(call_id, watched, dead[watched.pbx], watched.watch)
+                else:
+                    rest.append((call_id, watched))
+            for first in range(0, len(rest), BATCH):
+                batch = rest[first : first + BATCH]
+                try:
+                    counts = self.media.pbx_packets_many([w.keys for _, w in batch])
+                except Exception as exc:  # rtpengine gone: no media verdict this round
+                    LOG.debug("query: %s", exc)
+                    counts = [None] * len(batch)
+                now = time.monotonic()
+                for (call_id, watched), packets in zip(batch, counts, strict=True):
+                    failures = probes.get(watched.pbx, ("", 0))[1]
+                    self._poll(call_id, watched, packets, failures, now)
             self.rounds += 1
             spent = time.monotonic() - start
             self.busy_s += spent
             time.sleep(max(0.0, self.settings.poll_s - spent))
         self.prober.close()
 
-    def _poll(self, call_id: str, watched: Watched, probe: tuple[str, int]) -> None:
-        try:
-            packets = self.media.pbx_packets(watched.keys)
-        except Exception as exc:  # rtpengine slow or gone: no media verdict from this poll
-            LOG.debug("query %s: %s", call_id, exc)
-            packets = None
-        now = time.monotonic()
+    def _poll(
+        self, call_id: str, watched: Watched, packets: int | None, failures: int, now: float
+    ) -> None:
         watch = media_watch.observe(watched.watch, packets, now)
         with self.lock:
             current = self.calls.get(call_id)
@@ -157,26 +178,26 @@ class Watcher(threading.Thread):
                 current.old = None
         if old is not None and watch.first_audio_at is not None:
             gap = media_watch.gap_seconds(old, watch)
-            LOG.info(
-                "callId=%s: new PBX leg's first audio; dead leg %s, new leg %s", call_id, old, watch
-            )
             self.post(self.on_audio, call_id, watched.generation, gap)
-        error, failures = probe
         observation: dict[str, Any] = {"probeFailures": failures}
-        if error:
-            observation["transportError"] = error
         if packets is not None:
             observation["mediaSilentSeconds"] = media_watch.silent_seconds(watch, now)
         verdict = leg_health.judge(
             observation, self.settings.media_silence_s, self.settings.probe_failures
         )
         if verdict.dead:
-            with self.lock:
-                current = self.calls.get(call_id)
-                if current is None or current.generation != watched.generation:
-                    return
-                del self.calls[call_id]
-            self.post(self.on_dead, call_id, watched.generation, verdict, watch)
+            self._dead(call_id, watched, verdict, watch)
+
+    def _dead(
+        self, call_id: str, watched: Watched, verdict: leg_health.Verdict,
+        watch: media_watch.Watch,
+    ) -> None:  # fmt: skip
+        with self.lock:
+            current = self.calls.get(call_id)
+            if current is None or current.generation != watched.generation:
+                return
+            del self.calls[call_id]
+        self.post(self.on_dead, call_id, watched.generation, verdict, watch)
 
 
 class Liveness(threading.Thread):

@@ -117,7 +117,10 @@ def main() -> int:
     parser.add_argument("--held-seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=2, help="alternating set-up phase pairs")
     parser.add_argument("--keep", action="store_true", help="keep the logs and recordings")
-    parser.add_argument("--setup-only", action="store_true", help="only the set-up phases")
+    parser.add_argument(
+        "--phases", default="setup,held,kill,freeze",
+        help="which phases to run, comma-separated (setup, held, kill, freeze)",
+    )  # fmt: skip
     args = parser.parse_args()
     missing = missing_binaries()
     if missing:
@@ -130,35 +133,40 @@ def main() -> int:
         try:
             lab.pbx("pbx-a")
             lab.keeper("keeper-a")
-            kept: list[float] = []
-            direct: list[float] = []
-            cpu = 0.0
-            for run in range(args.runs):
-                seconds, used = setup_phase(lab, True, args.calls, args.rate)
-                kept += seconds
-                cpu += used
-                direct += setup_phase(lab, False, args.calls, args.rate)[0]
-                print(f"run {run + 1}: through the keeper {ms(seconds)}")
-            print(f"set-up through the keeper: {ms(kept)}")
-            print(f"set-up without the keeper: {ms(direct)}")
-            print(
-                f"added by the keeper: p50 {1000 * (pct(kept, 50) - pct(direct, 50)):.1f} ms, "
-                f"p99 {1000 * (pct(kept, 99) - pct(direct, 99)):.1f} ms"
-            )
-            print(
-                f"keeper CPU per call (set-up, 1 s of audio, BYE): {1000 * cpu / len(kept):.2f} ms"
-            )
-            if args.setup_only:
-                return 0
-            per = held_cpu(lab, args.rescue_calls, args.held_seconds)
-            print(
-                f"keeper CPU per held call: {100 * per:.3f} % of a core "
-                f"({args.rescue_calls} calls, counters polled every 0.2 s)"
-            )
+            phases = set(args.phases.split(","))
+            if "setup" in phases:
+                kept: list[float] = []
+                direct: list[float] = []
+                cpu = 0.0
+                for run in range(args.runs):
+                    seconds, used = setup_phase(lab, True, args.calls, args.rate)
+                    kept += seconds
+                    cpu += used
+                    direct += setup_phase(lab, False, args.calls, args.rate)[0]
+                    print(f"run {run + 1}: through the keeper {ms(seconds)}")
+                print(f"set-up through the keeper: {ms(kept)}")
+                print(f"set-up without the keeper: {ms(direct)}")
+                added50 = 1000 * (pct(kept, 50) - pct(direct, 50))
+                added99 = 1000 * (pct(kept, 99) - pct(direct, 99))
+                print(f"added by the keeper: p50 {added50:.1f} ms, p99 {added99:.1f} ms")
+                print(
+                    f"keeper CPU per call (set-up, 1 s of audio, BYE): {1000 * cpu / len(kept):.2f} ms"
+                )
+            if "held" in phases:
+                per = held_cpu(lab, args.rescue_calls, args.held_seconds)
+                print(
+                    f"keeper CPU per held call: {100 * per:.3f} % of a core "
+                    f"({args.rescue_calls} calls, counters polled every 0.2 s)"
+                )
             for how in ("kill", "freeze"):
-                recorded, measured = rescue_phase(lab, how, args.rescue_calls)
-                print(f"rescue gap, PBX {how}ed, from the recordings: {ms(recorded)}")
-                print(f"rescue gap, PBX {how}ed, keeper's measure: {ms(measured)}")
+                if how in phases:
+                    recorded, measured = rescue_phase(lab, how, args.rescue_calls)
+                    print(
+                        f"rescue gap, PBX {'killed' if how == 'kill' else 'frozen'}, from the recordings: {ms(recorded)}"
+                    )
+                    print(
+                        f"rescue gap, PBX {'killed' if how == 'kill' else 'frozen'}, keeper's measure: {ms(measured)}"
+                    )
         finally:
             lab.stop()
             redis.stop()

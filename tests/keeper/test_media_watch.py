@@ -40,3 +40,12 @@ def test_the_rescue_gap_runs_from_the_dead_legs_last_audio_to_the_new_legs_first
     new = Watch(since=5.9, packets=100)  # the same tag's count carries on after a rescue
     assert gap_seconds(dead, observe(new, 100, 6.0)) is None
     assert round(gap_seconds(dead, observe(new, 130, 6.2)), 6) == 1.2
+
+
+def test_a_rescued_legs_first_read_is_only_its_baseline_when_the_dead_leg_was_never_read():
+    # adopted, then its PBX died before the adopter's first poll: the count's packets are
+    # the dead leg's, not the new PBX's
+    new = Watch(since=3.0, first_read_is_audio=False)
+    new = observe(new, 400, 3.2)
+    assert new.first_audio_at is None and new.packets == 400
+    assert observe(new, 420, 3.4).first_audio_at == 3.4

@@ -26,6 +26,10 @@ class Watch:
     packets: int = -1  # the leg's count at the last poll (-1: never read)
     last_audio_at: float | None = None  # the poll at which the count last grew
     first_audio_at: float | None = None  # the poll at which it first grew
+    #: does a first read that finds packets count as audio? Yes for an answered leg; no for a
+    #: rescued leg whose dead predecessor was never read (the count holds the dead leg's
+    #: packets: the first read is only the baseline)
+    first_read_is_audio: bool = True
 
 
 def packets_from(reply: Mapping[str, Any], tag: str) -> int | None:
@@ -50,6 +54,8 @@ def observe(watch: Watch, packets: int | None, now: float) -> Watch:
     if watch.packets >= 0 and packets > watch.packets:
         first = watch.first_audio_at if watch.first_audio_at is not None else now
         return replace(watch, packets=packets, last_audio_at=now, first_audio_at=first)
+    if watch.packets < 0 and not watch.first_read_is_audio:
+        return replace(watch, packets=packets)
     if watch.packets < 0 and packets > 0:
         # the first read of a leg that already sent: it was alive a moment ago
         return replace(watch, packets=packets, last_audio_at=now, first_audio_at=now)

@@ -26,6 +26,7 @@ from sippy.CCEvents import (
 from sippy.MsgBody import MsgBody
 from sippy.SipCallId import SipCallId
 from sippy.SipHeader import SipHeader
+from sippy.Time.Timeout import Timeout
 from sippy.UA import UA
 
 from samu_keeper.core import leg_health, rescue, setup
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 UNRECORDED = "X-Samu-Unrecorded"
+DEAD_LEG_BYE_AFTER_S = 5.0
 
 
 def _body_text(body: Any) -> str:
@@ -320,7 +322,8 @@ class KeptCall:
         dead, self.pbx = self.pbx, None
         if dead is not None:
             dead.event_cb = None
-            dead.recvEvent(CCEventDisconnect())  # a BYE it may get if it comes back
+            # a BYE it gets if it comes back (a frozen PBX), sent once the rescue is done
+            Timeout(dead.recvEvent, DEAD_LEG_BYE_AFTER_S, 1, CCEventDisconnect())
         last = self.keeper.unwatch(self.call_id)
         self.rescue = {
             "signal": verdict.reason,
@@ -331,7 +334,7 @@ class KeptCall:
         }
         if self.anchored and self.keys is not None:
             self.keeper.background(
-                self.keeper.media.play, (self.keys, self.keeper.prompt_path), None
+                self.keeper.media.play, (self.keys, self.keeper.prompt_path), None, side=True
             )
         self._rescue_next("")
 
