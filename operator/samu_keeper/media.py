@@ -99,9 +99,12 @@ class Media:
         reply = self.client.command("query", **{"call-id": keys.call_id})
         return media_watch.packets_from(reply, keys.to_tag)
 
-    def pbx_packets_many(self, calls: list[Keys]) -> list[int | None]:
-        """``pbx_packets`` for many calls in one round trip (None where a reply failed)."""
-        replies = self.client.many("query", [{"call-id": k.call_id} for k in calls])
+    def pbx_packets_many(self, calls: list[Keys], timeout: float) -> list[int | None]:
+        """``pbx_packets`` for many calls in one round trip (None where a reply failed or
+        came later than ``timeout``: no verdict from it, the next poll reads again)."""
+        replies = self.client.many(
+            "query", [{"call-id": k.call_id} for k in calls], timeout=timeout, retries=0
+        )
         return [
             None if isinstance(reply, Exception) else media_watch.packets_from(reply, keys.to_tag)
             for keys, reply in zip(calls, replies, strict=True)

@@ -150,7 +150,9 @@ class Watcher(threading.Thread):
             for first in range(0, len(rest), BATCH):
                 batch = rest[first : first + BATCH]
                 try:
-                    counts = self.media.pbx_packets_many([w.keys for _, w in batch])
+                    counts = self.media.pbx_packets_many(
+                        [w.keys for _, w in batch], timeout=self.settings.poll_s
+                    )
                 except Exception as exc:  # rtpengine gone: no media verdict this round
                     LOG.debug("query: %s", exc)
                     counts = [None] * len(batch)

@@ -48,11 +48,18 @@ class NgClient:
         raise NgError(f"rtpengine {command}: no answer from {self.address[0]}:{self.address[1]}")
 
     def many(
-        self, command: str, params: Sequence[Mapping[str, Any]]
+        self,
+        command: str,
+        params: Sequence[Mapping[str, Any]],
+        timeout: float | None = None,
+        retries: int | None = None,
     ) -> list[dict[str, Any] | NgError]:
         """Sends ``command`` once per parameter set, all at once on one socket, and gathers
-        the replies (an ``NgError`` in place of each that failed or never came): one round
-        trip for many calls instead of one each (the keeper's per-call counter reads)."""
+        the replies (an ``NgError`` in place of each that failed or never came within
+        ``timeout``): one round trip for many calls instead of one each (the keeper's
+        per-call counter reads, which give up on a late reply rather than wait for it)."""
+        timeout = self.timeout if timeout is None else timeout
+        retries = self.retries if retries is None else retries
         pending: dict[bytes, tuple[int, bytes]] = {}
         for index, one in enumerate(params):
             cookie = b"%s%d" % (os.urandom(4).hex().encode(), index)
@@ -61,12 +68,14 @@ class NgClient:
             NgError(f"rtpengine {command}: no answer from {self.address[0]}:{self.address[1]}")
         ] * len(params)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            for _ in range(self.retries + 1):
+            # room for every reply at once (a few KB each), or the kernel drops the late ones
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            for _ in range(retries + 1):
                 if not pending:
                     break
                 for _index, payload in pending.values():
                     sock.sendto(payload, self.address)
-                deadline = time.monotonic() + self.timeout
+                deadline = time.monotonic() + timeout
                 while pending and (left := deadline - time.monotonic()) > 0:
                     sock.settimeout(left)
                     try:
