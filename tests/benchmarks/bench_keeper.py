@@ -82,7 +82,8 @@ def rescue_phase(lab: Lab, how: str, calls: int) -> tuple[list[float], list[floa
     a, b = lab.pbx(f"{how}-a"), lab.pbx(f"{how}-b")
     time.sleep(0.5)
     gaps_before = len(keeper_gaps(keeper.log))
-    callers = lab.call(keeper, [a, b], calls, hold_ms=8000)
+    # long enough that the first call placed is still up well after the rescue of the last
+    callers = lab.call(keeper, [a, b], calls, hold_ms=int((calls / 20 + 6) * 1000))
     wait_answered(callers, calls, timeout=30)
     time.sleep(1.5)
     a.kill() if how == "kill" else a.freeze()
