@@ -43,6 +43,12 @@ class KeeperMetrics:
             "Calls this keeper took over from a dead peer",
             registry=self.registry,
         )
+        self.prompts = Counter(
+            "samu_keeper_prompts_played",
+            "Rescue prompts rtpengine started playing to a caller",
+            ["tenant"],
+            registry=self.registry,
+        )
         self.unrecorded = Counter(
             "samu_keeper_unrecorded_calls",
             "Calls rtpengine did not anchor (the PBX's recording is their only copy)",

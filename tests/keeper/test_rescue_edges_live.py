@@ -34,6 +34,8 @@ def test_no_pbx_left_records_the_caller_for_call_back_and_releases_the_call(keep
         assert record["position"].startswith("arm-0") and record["queue"] == "general"
     reason = "no PBX left in the dispatcher set"
     assert keeper.metric("samu_keeper_rescue_failed_total", reason=reason, tenant="samu-30") == 2
+    # each caller heard the prompt before the release (rtpengine played it)
+    assert keeper.metric("samu_keeper_prompts_played_total", tenant="samu-30") == 2
 
 
 def test_a_pbx_that_lost_the_call_answers_481_and_the_call_moves(keeper_lab: Lab):

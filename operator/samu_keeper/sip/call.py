@@ -43,6 +43,11 @@ UNRECORDED = "X-Samu-Unrecorded"
 DEAD_LEG_BYE_AFTER_S = 5.0
 
 
+def _ignore(_result: Any, error: Exception | None) -> None:
+    if error is not None:  # e.g. a prompt that had ended on its own
+        LOG.debug("stop media: %s", error)
+
+
 def _body_text(body: Any) -> str:
     return "" if body is None else str(body)
 
@@ -331,12 +336,33 @@ class KeptCall:
             "tried": [self.pbx_uri],
             "at": time.time(),
             "watch": watch if watch is not None else last,
+            "playing": False,
         }
-        if self.anchored and self.keys is not None:
-            self.keeper.background(
-                self.keeper.media.play, (self.keys, self.keeper.prompt_path), None, side=True
-            )
         self._rescue_next("")
+
+    def _prompt(self) -> None:
+        """The prompt to the caller, once the rescue INVITE is out (the critical path first:
+        a rescue of many calls at once does not wait behind their prompts)."""
+        if not self.anchored or self.keys is None or self.rescue is None:
+            return
+        if self.rescue.get("prompted"):
+            return
+        self.rescue["prompted"] = True
+        keys = self.keys
+
+        def started(_result: Any, error: Exception | None) -> None:
+            if error is not None:
+                LOG.warning("callId=%s: prompt not played: %s", self.call_id, error)
+                return
+            self.keeper.metrics.prompts.labels(tenant=self.setup.tenant).inc()
+            if self.rescue is not None and not self.ended:
+                self.rescue["playing"] = True
+            else:  # the new PBX answered first: its audio, not the prompt
+                self.keeper.background(self.keeper.media.stop_playing, (keys,), _ignore, side=True)
+
+        self.keeper.background(
+            self.keeper.media.play, (keys, self.keeper.prompt_path), started, side=True
+        )
 
     def _rescue_next(self, why: str) -> None:
         assert self.rescue is not None
@@ -349,8 +375,9 @@ class KeptCall:
         state = dataclasses.replace(self.state(), pbx_uri=self.rescue["dead"])
         found = rescue.plan(state, self.setup.targets, self.rescue["tried"], time.time())
         if isinstance(found, rescue.CallBack):
+            self._prompt()
             self.keeper.call_back(self, found)
-            return  # the caller stays on the line with the prompt; the ledger has the call
+            return  # the caller hears the prompt; the ledger has the call
         if self.anchored and self.keys is not None:
 
             def offered(sdp: str | None, error: Exception | None) -> None:
@@ -360,6 +387,7 @@ class KeptCall:
                 self._dial(
                     found.target, setup.pbx_headers(self.setup.passed, self.call_id, found.headers)
                 )
+                self._prompt()
 
             self.keeper.background(self.keeper.media.offer, (self.keys, self.caller_offer), offered)
         else:
@@ -374,6 +402,8 @@ class KeptCall:
         def bridged(sdp: str | None, error: Exception | None) -> None:
             if self.ended:
                 return
+            if done.get("playing"):
+                self.keeper.background(self.keeper.media.stop_playing, (keys,), _ignore)
             self.pbx_answer = pbx_sdp
             self.rescues += 1
             self.rescue = None
@@ -384,15 +414,8 @@ class KeptCall:
             bridged(None, None)
             return
 
-        def answer_and_stop(keys: Keys, sdp: str) -> str:
-            answer = self.keeper.media.answer(keys, sdp)
-            try:
-                self.keeper.media.stop_playing(keys)
-            except Exception as exc:  # the prompt may have ended on its own
-                LOG.debug("stop media: %s", exc)
-            return answer
-
-        self.keeper.background(answer_and_stop, (self.keys, pbx_sdp), bridged)
+        keys = self.keys
+        self.keeper.background(self.keeper.media.answer, (keys, pbx_sdp), bridged)
 
     # --- the end ---------------------------------------------------------------------------
     def _end(self, event: Any, by: str) -> None:
