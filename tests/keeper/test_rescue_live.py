@@ -61,8 +61,14 @@ def test_answered_calls_are_taken_back_by_the_next_pbx(keeper_lab: Lab, how, sig
     # each caller's own BYE was answered
     assert callers.byes() == dict.fromkeys(call_ids, "ok")
     on_b = lab.lines("pbx-b")
-    rescued = {line[1]: line[2] for line in on_b if line[0] == "CALL"}
-    assert rescued == dict.fromkeys(call_ids, f"1;from={a.uri}")
+    rescued = {line[1]: line[2:6] for line in on_b if line[0] == "CALL"}
+    assert sorted(rescued) == sorted(call_ids)
+    # the new PBX is told it is a rescue, from which PBX, which queue and position had the
+    # call (the first PBX said so in its 200) and who the caller is
+    said = {line[1]: line[6] for line in lab.lines("pbx-a") if line[0] == "CALL"}
+    for call_id, (how, queue, position, caller) in rescued.items():
+        assert (how, queue, position) == (f"1;from={a.uri}", "general", said[call_id])
+        assert caller.startswith("0466") and call_id.startswith(caller[4:] + "-"), caller
     # the caller's later BYE ended the call on the new PBX
     assert sorted(line[1] for line in on_b if line[0] == "BYE") == sorted(call_ids)
 
