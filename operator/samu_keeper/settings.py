@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from samu_keeper.core import leg_health, media_watch
+from samu_keeper.core.setup import HOST
 
-_HOSTPORT = re.compile(r"^(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})$")
+_HOSTPORT = re.compile(rf"^(?P<host>{HOST}):(?P<port>\d{{1,5}})$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 

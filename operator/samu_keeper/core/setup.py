@@ -33,7 +33,9 @@ OWN_HEADERS = frozenset(
 )
 MAX_TARGETS = 16
 _TENANT = re.compile(r"^samu-[0-9a-z]{1,3}$")
-_URI = re.compile(r"^sip:(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?$")
+#: a host as the keeper takes one: a name, an IPv4 address, or an IPv6 one in brackets
+HOST = r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]"
+_URI = re.compile(rf"^sip:(?P<host>{HOST})(?::(?P<port>\d{{1,5}}))?$")
 
 
 class SetupError(ValueError):
