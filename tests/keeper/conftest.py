@@ -1,4 +1,5 @@
-"""A throw-away Redis on 127.0.0.1 for the keeper's replication tests (stopped by its PID)."""
+"""The keeper tests' fixtures: a throw-away redis-server on 127.0.0.1, and the keeper lab
+(rtpengine, PBX stand-ins and keeper daemons), each stopped by the PID of what it started."""
 
 import shutil
 

@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,10 +228,6 @@ class Callers:
 
 def wait_answered(callers: Callers, count: int, timeout: float = 10) -> None:
     wait_for(lambda: len(callers.answered()) >= count, timeout, f"{count} answered calls")
-
-
-def now() -> float:
-    return time.monotonic()
 
 
 @dataclass
