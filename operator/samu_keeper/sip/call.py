@@ -112,7 +112,13 @@ class KeptCall:
         self.keys = Keys(call_id, str(self.carrier.rUri.getTag()), str(self.carrier.lTag))
         self.caller_offer = _body_text(body)
         if not self.caller_offer:
-            self.carrier.recvEvent(CCEventFail((488, "Offer Expected")))
+            # a late offer is not kept (docs/keeper.md): the edge routes it itself on this
+            # answer, as on any INVITE the keeper cannot place
+            fail = CCEventFail((500, "Keeper Cannot Place Call"))
+            fail.setWarning(
+                "late offer (no SDP in the INVITE): the edge routes it without a keeper"
+            )
+            self.carrier.recvEvent(fail)
             return
         meta = metadata(self.setup.tenant, self.caller, self.called, call_id)
         self.keeper.background(
