@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,6 +241,7 @@ class Lab:
     media_ports: dict[str, int] = field(default_factory=dict)
     keepers: list[KeeperProc] = field(default_factory=list)
     callers: list[Callers] = field(default_factory=list)
+    edges: list[EdgeStub] = field(default_factory=list)
 
     def pbx(self, name: str, scenario: str = "pbx.xml") -> Pbx:
         pbx = audio_pbx(self.workdir, name, scenario)
@@ -251,11 +254,17 @@ class Lab:
         self.keepers.append(keeper.start())
         return keeper
 
+    def edge(self, first: KeeperProc, second: KeeperProc) -> EdgeStub:
+        edge = EdgeStub(self.workdir, first, second).start()
+        self.edges.append(edge)
+        return edge
+
     def call(
         self, keeper: KeeperProc, targets: list[Pbx], calls: int, hold_ms: int,
-        scenario: str = "caller.xml",
+        scenario: str = "caller.xml", to_port: int | None = None,
     ) -> Callers:  # fmt: skip
-        callers = Callers(self.workdir, keeper, targets, scenario=scenario).start(calls, hold_ms)
+        callers = Callers(self.workdir, keeper, targets, scenario=scenario, to_port=to_port)
+        callers.start(calls, hold_ms)
         self.callers.append(callers)
         return callers
 
@@ -263,5 +272,63 @@ class Lab:
         return pbx_lines(self.workdir, name)
 
     def stop(self) -> None:
-        for thing in (*self.callers, *self.keepers, *self.pbxs.values(), self.rtpengine):
+        for thing in (
+            *self.callers,
+            *self.edges,
+            *self.keepers,
+            *self.pbxs.values(),
+            self.rtpengine,
+        ):
             thing.stop()
+
+
+@dataclass
+class EdgeStub:
+    """Kamailio with tests/keeper/edge_stub.cfg in front of two keepers: record-routes the
+    INVITE to the first, relays an in-dialog request that its keeper does not answer to the
+    other (what docs/keeper.md asks of the edge for kept calls)."""
+
+    workdir: Path
+    first: KeeperProc
+    second: KeeperProc
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "edge-stub.log"
+
+    def start(self) -> EdgeStub:
+        cfg = Path(__file__).resolve().parent / "edge_stub.cfg"
+        cmd = ["kamailio", "-DD", "-E", "-f", str(cfg), "-m", "64", "-M", "8"]
+        cmd += ["-P", str(self.workdir / "edge-stub.pid"), "-Y", str(self.workdir)]
+        cmd += ["-A", f"EDGE_LISTEN=udp:{HOST}:{self.port}"]
+        cmd += ["-A", f'KEEPER_A="sip:{HOST}:{self.first.port}"']
+        cmd += ["-A", f'KEEPER_B="sip:{HOST}:{self.second.port}"']
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        wait_for(self._answers, 20, "the edge stub")
+        return self
+
+    def _answers(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"kamailio exited: {self.log.read_text()[-2000:]}")
+        probe = "\r\n".join([
+            f"OPTIONS sip:{HOST}:{self.port} SIP/2.0",
+            f"Via: SIP/2.0/UDP {HOST}:9;branch=z9hG4bKprobe{time.monotonic_ns()}",
+            f"From: <sip:probe@{HOST}>;tag=p", f"To: <sip:{HOST}>", "Call-ID: probe",
+            "CSeq: 1 OPTIONS", "Max-Forwards: 70", "Content-Length: 0", "", "",
+        ])  # fmt: skip
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((HOST, 0))
+            sock.settimeout(0.3)
+            probe = probe.replace(f"{HOST}:9;", f"{HOST}:{sock.getsockname()[1]};")
+            sock.sendto(probe.encode(), (HOST, self.port))
+            try:
+                return sock.recv(4096).startswith(b"SIP/2.0 ")
+            except TimeoutError:
+                return False
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)

@@ -7,7 +7,7 @@ from sippy.MsgBody import MsgBody
 from sippy.SipCallId import SipCallId
 from sippy.SipContact import SipContact
 from sippy.SipFrom import SipFrom
-from sippy.SipRoute import SipRoute
+from sippy.SipRecordRoute import SipRecordRoute
 from sippy.SipTo import SipTo
 from sippy.SipURL import SipURL
 from sippy.UA import UA
@@ -40,7 +40,7 @@ def next_hop(ua: UA) -> Any:
     """Where the UA sends in-dialog requests: its first Route if any (loose routing), else its
     remote target (as sippy decides it for a dialog it set up itself)."""
     if ua.routes:
-        return ua.routes[0].getTAddr()
+        return ua.routes[0].getUrl().getTAddr()
     return ua.rTarget.getTAddr()
 
 
@@ -61,7 +61,8 @@ def connected_ua(
     ua.lCSeq = leg.local_cseq
     ua.rCSeq = leg.remote_cseq or None
     ua.rTarget = SipURL(url=leg.remote_target)
-    ua.routes = [_parsed(SipRoute(body=route)) for route in leg.route_set]
+    # sippy keeps a dialog's route set as Record-Route bodies (it sends them as Route)
+    ua.routes = [_parsed(SipRecordRoute(body=route)) for route in leg.route_set]
     ua.rAddr = ua.rAddr0 = next_hop(ua)
     ua.lContact = contact
     ua.lSDP = MsgBody(local_sdp) if local_sdp else None
