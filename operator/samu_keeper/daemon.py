@@ -144,6 +144,8 @@ class Keeper:
     # --- requests that match no dialog of this keeper -----------------------------------------
     def recv_request(self, req: Any, sip_t: Any) -> Any:
         method = req.getMethod()
+        if method == "ACK":
+            return None  # an ACK of no dialog held here: nothing answers an ACK
         if req.getHFBody("to").getTag() is not None:
             return self._stray(req, sip_t)
         if method == "INVITE":
@@ -159,11 +161,13 @@ class Keeper:
             return call.carrier.recvRequest(req, sip_t)
         if method == "OPTIONS":
             return (req.genResponse(200, "OK"), None, None)
-        if method in ("ACK", "CANCEL"):
+        if method == "CANCEL":
             return None
         return (req.genResponse(501, "Not Implemented"), None, None)
 
     def _stray(self, req: Any, sip_t: Any) -> Any:
+        """An in-dialog request for a call this keeper does not hold: the edge relayed it
+        here because the call's keeper did not answer. Rare, so Redis is read in the loop."""
         call_id = str(req.getHFBody("call-id"))
         try:
             state = self.store.load(call_id)
