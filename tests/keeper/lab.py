@@ -199,8 +199,13 @@ class Callers:
         return self
 
     def answered(self) -> list[str]:
+        return list(self.media_ports())
+
+    def media_ports(self) -> dict[str, int]:
+        """Answered calls and the media port the caller got in its 200 (rtpengine's when the
+        call is anchored)."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return re.findall(r"^KEPT (\S+) \d+ answered$", text, re.M)
+        return {c: int(p) for c, p in re.findall(r"^KEPT (\S+) (\d+) answered$", text, re.M)}
 
     def setup_seconds(self) -> list[float]:
         """INVITE to 200 OK of each answered call, as the caller saw it."""
