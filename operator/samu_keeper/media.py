@@ -10,11 +10,17 @@ so the caller's side (address, port, the single edge recording) never changes an
 carrier needs no re-INVITE.
 """
 
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from samu_keeper.core import media_watch
-from samu_rtpengine.ng import NgClient
+from samu_rtpengine.ng import NgClient, NgError
+
+#: after an offer rtpengine did not answer, new calls skip it for this long (as the edge's
+#: Kamailio does, EDGE_RTPENGINE_DISABLE_S): each would otherwise wait the whole timeout
+BACKOFF_S = 5.0
 
 #: What the edge's Kamailio gives rtpengine_offer/answer today (replace-origin
 #: replace-session-connection ICE=remove port-latching).
@@ -49,9 +55,14 @@ def metadata(tenant: str, caller: str, called: str, call_id: str) -> str:
 class Media:
     """Blocking ng commands (the keeper runs them off its SIP loop)."""
 
-    def __init__(self, client: NgClient, directions: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, client: NgClient, directions: tuple[str, ...] = (), backoff_s: float = BACKOFF_S
+    ) -> None:
         self.client = client
         self.directions = list(directions)
+        self.backoff_s = backoff_s
+        self._skip_until = 0.0
+        self._lock = threading.Lock()
 
     def _sdp(self, reply: Mapping[str, object]) -> str:
         sdp = reply.get("sdp")
@@ -60,14 +71,24 @@ class Media:
         return sdp
 
     def offer(self, keys: Keys, sdp: str, meta: str = "") -> str:
-        """The caller's SDP in; the SDP for the PBX (rtpengine's internal side) out."""
+        """The caller's SDP in; the SDP for the PBX (rtpengine's internal side) out. A new
+        call (``meta`` given) fails at once while rtpengine is being skipped."""
         params: dict[str, object] = {**keys.ng(with_to=False), "sdp": sdp, **_COMMON}
         if self.directions:
             params["direction"] = self.directions
         params["record-call"] = "yes"
         if meta:
             params["metadata"] = meta
-        return self._sdp(self.client.command("offer", **params))
+            with self._lock:
+                if time.monotonic() < self._skip_until:
+                    raise NgError("rtpengine skipped: it left an offer unanswered moments ago")
+        try:
+            return self._sdp(self.client.command("offer", **params))
+        except NgError as exc:
+            if meta and "no answer" in str(exc):
+                with self._lock:
+                    self._skip_until = time.monotonic() + self.backoff_s
+            raise
 
     def answer(self, keys: Keys, sdp: str) -> str:
         """The PBX's SDP in; the SDP for the caller (rtpengine's carrier side) out."""
