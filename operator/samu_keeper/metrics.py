@@ -4,7 +4,7 @@ Its own registry (not the process-global one) so that each keeper, and each test
 its own calls.
 """
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 #: Gap buckets (seconds of caller-side audio missing during a rescue): the goal is p99 <= 2 s.
 GAP_BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
@@ -30,6 +30,29 @@ class KeeperMetrics:
             "Seconds between the PBX leg's last audio and the new PBX's first audio",
             ["tenant"],
             buckets=GAP_BUCKETS,
+            registry=self.registry,
+        )
+
+        self.calls = Gauge(
+            "samu_keeper_calls",
+            "Answered calls this keeper holds now",
+            registry=self.registry,
+        )
+        self.adopted = Counter(
+            "samu_keeper_adopted",
+            "Calls this keeper took over from a dead peer",
+            registry=self.registry,
+        )
+        self.prompts = Counter(
+            "samu_keeper_prompts_played",
+            "Rescue prompts rtpengine started playing to a caller",
+            ["tenant"],
+            registry=self.registry,
+        )
+        self.unrecorded = Counter(
+            "samu_keeper_unrecorded_calls",
+            "Calls rtpengine did not anchor (the PBX's recording is their only copy)",
+            ["tenant"],
             registry=self.registry,
         )
 

@@ -79,21 +79,28 @@ class CallStore:
             self.keeper_id, self.all(), self.live_keepers()
         )
         for orphan in orphans:
-            key = call_state.key(orphan.call_id)
-            with self.client.pipeline() as pipe:
-                try:
-                    pipe.watch(key)
-                    raw = pipe.get(key)
-                    if raw is None:
-                        continue  # ended meanwhile
-                    current = call_state.from_json(raw.decode())
-                    if current.owner != orphan.owner:
-                        continue  # someone else moved it
-                    mine = replace(current, owner=self.keeper_id)
-                    pipe.multi()
-                    pipe.set(key, call_state.to_json(mine))
-                    pipe.execute()
-                except redis.WatchError:
-                    continue
-            adopted.append(mine)
+            mine = self.take(orphan.call_id, orphan.owner)
+            if mine is not None:
+                adopted.append(mine)
         return adopted
+
+    def take(self, call_id: str, from_owner: str) -> CallState | None:
+        """Makes this keeper the owner of ``call_id`` if ``from_owner`` still owns it (one
+        transaction: a call whose owner came back, or that a peer took first, is left alone)."""
+        key = call_state.key(call_id)
+        with self.client.pipeline() as pipe:
+            try:
+                pipe.watch(key)
+                raw = pipe.get(key)
+                if raw is None:
+                    return None  # ended meanwhile
+                current = call_state.from_json(raw.decode())
+                if current.owner != from_owner:
+                    return None  # someone else moved it
+                mine = replace(current, owner=self.keeper_id)
+                pipe.multi()
+                pipe.set(key, call_state.to_json(mine))
+                pipe.execute()
+            except redis.WatchError:
+                return None
+        return mine

@@ -100,6 +100,8 @@ class RtpPacket:
     timestamp: int
     ssrc: int
     payload: bytes
+    #: when the packet was captured (the pcap record's time, seconds since the epoch)
+    at: float = 0.0
 
 
 def read_pcap_rtp(path: Path) -> list[RtpPacket]:
@@ -117,7 +119,7 @@ def read_pcap_rtp(path: Path) -> list[RtpPacket]:
     packets: list[RtpPacket] = []
     pos = 24
     while pos + 16 <= len(data):
-        caplen = struct.unpack(endian + "I", data[pos + 8 : pos + 12])[0]
+        seconds, fraction, caplen = struct.unpack(endian + "III", data[pos : pos + 12])
         frame = data[pos + 16 : pos + 16 + caplen]
         pos += 16 + caplen
         if len(frame) < caplen:
@@ -135,7 +137,8 @@ def read_pcap_rtp(path: Path) -> list[RtpPacket]:
         src = (".".join(map(str, ip[12:16])), struct.unpack("!H", udp[0:2])[0])
         dst = (".".join(map(str, ip[16:20])), struct.unpack("!H", udp[2:4])[0])
         seq, ts, ssrc = struct.unpack("!HII", rtp[2:12])
-        packets.append(RtpPacket(src, dst, rtp[1] & 0x7F, seq, ts, ssrc, rtp[header:]))
+        at = seconds + fraction / (1e9 if magic in (0xA1B23C4D, 0x4D3CB2A1) else 1e6)
+        packets.append(RtpPacket(src, dst, rtp[1] & 0x7F, seq, ts, ssrc, rtp[header:], at))
     return packets
 
 
@@ -148,11 +151,12 @@ def streams(packets: Iterable[RtpPacket]) -> dict[tuple[str, int], list[RtpPacke
 
 
 def stream_samples(packets: list[RtpPacket]) -> list[int]:
-    """The PCMU audio of one stream placed by RTP timestamp (a lost packet leaves silence)."""
+    """The PCMU audio of one stream placed by RTP timestamp (a lost packet leaves silence, a
+    late one goes back in its place)."""
     pcmu = [p for p in packets if p.payload_type == PCMU]
     if not pcmu:
         return []
-    first = pcmu[0].timestamp
+    first = min(p.timestamp for p in pcmu[:50])
     end = max((p.timestamp - first) & 0xFFFFFFFF for p in pcmu) + PACKET_SAMPLES
     samples = [0] * end
     for packet in pcmu:

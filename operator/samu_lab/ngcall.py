@@ -17,7 +17,7 @@ from pathlib import Path
 from samu_lab import tones as audio
 from samu_lab.procs import no_core_dump
 from samu_lab.swift import free_port
-from samu_recordings.rtpengine_ng import NgClient
+from samu_rtpengine.ng import NgClient
 
 RTPENGINE = shutil.which("rtpengine")
 

@@ -6,18 +6,10 @@ from array import array
 
 import pytest
 
-from samu_recordings.core import alerts, bencode, chunking, g711, naming, pcap, rtpmeta, wav
+from samu_recordings.core import alerts, chunking, g711, naming, pcap, rtpmeta, wav
 from samu_recordings.core.config import ConfigError, from_env
 from samu_recordings.core.index import IndexEntry, merge
 from tests.recordings import audio, pcapgen
-
-
-def test_bencode_round_trip_and_unsorted_replies():
-    assert bencode.decode(bencode.encode({"b": 1, "a": ["x", 2]})) == {"a": ["x", 2], "b": 1}
-    # rtpengine's replies are not key-sorted: they must still decode
-    assert bencode.decode(b"d6:result2:ok3:abci1ee") == {"result": "ok", "abc": 1}
-    with pytest.raises(ValueError):
-        bencode.decode(b"d6:result")
 
 
 def test_g711_decodes_what_it_encodes():

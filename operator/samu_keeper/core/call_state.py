@@ -36,6 +36,10 @@ class Leg:
     remote_cseq: int
     remote_target: str  # the peer's Contact URI
     route_set: tuple[str, ...] = ()
+    #: the dialog's From/To as this side sends them (name-addr, without tag): a peer that
+    #: adopts the call sends in-dialog requests with the same identities
+    local_uri: str = ""
+    remote_uri: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,12 @@ class CallState:
     position: str = ""
     answered_at: float = 0.0
     rescues: int = 0
+    #: the tenant's PBX set as the edge gave it with the call, active first: where a rescue
+    #: looks for the next PBX
+    targets: tuple[str, ...] = ()
+    #: the SDPs a peer needs to go on with the call: ``caller_offer`` (the caller's own, what
+    #: a rescue re-offers to rtpengine), ``caller_answer`` (what the caller got), ``pbx_offer``
+    #: and ``pbx_answer`` (the PBX leg's)
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -88,6 +98,8 @@ def _leg(data: Any, where: str) -> Leg:
         remote_cseq=_field(data, "remote_cseq", int, where),
         remote_target=_field(data, "remote_target", str, where),
         route_set=tuple(routes),
+        local_uri=str(data.get("local_uri") or ""),
+        remote_uri=str(data.get("remote_uri") or ""),
     )
 
 
@@ -100,6 +112,12 @@ def from_json(text: str) -> CallState:
     if not isinstance(data, dict):
         raise StateError("kept-call record must be a JSON object")
     where = f"kept call {data.get('call_id')!r}"
+    targets = data.get("targets", [])
+    if not isinstance(targets, list | tuple) or not all(isinstance(t, str) for t in targets):
+        raise StateError(f"{where}: field 'targets' must be a list of PBX URIs")
+    extra = data.get("extra") or {}
+    if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
+        raise StateError(f"{where}: field 'extra' must map names to strings (the call's SDPs)")
     rtp = data.get("rtpengine")
     if not isinstance(rtp, dict) or not all(rtp.get(k) for k in ("call-id", "from-tag", "to-tag")):
         raise StateError(f"{where}: field 'rtpengine' must hold 'call-id', 'from-tag' and 'to-tag'")
@@ -116,7 +134,8 @@ def from_json(text: str) -> CallState:
         position=str(data.get("position") or ""),
         answered_at=float(data.get("answered_at") or 0.0),
         rescues=int(data.get("rescues") or 0),
-        extra=dict(data.get("extra") or {}),
+        targets=tuple(targets),
+        extra=dict(extra),
     )
 
 
