@@ -103,6 +103,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--store-down", type=float, default=0, help="seconds the proxy is stopped")
     parser.add_argument("--chunk-seconds", default="1")
+    parser.add_argument(
+        "--profile", type=Path, help="write the shipper's cProfile statistics to this file"
+    )
     args = parser.parse_args()
 
     def interrupted(*_: object) -> None:
@@ -117,7 +120,7 @@ def main() -> None:
         env = shipper_env(
             lab, root, SAMU_SHIPPER_CHUNK_SECONDS=args.chunk_seconds, SAMU_SHIPPER_IDLE_SECONDS="90"
         )
-        shipper = ShipperProcess(env, root / "shipper.log").start()
+        shipper = ShipperProcess(env, root / "shipper.log", args.profile).start()
         oldest: list[float] = []
         sampler_stop = threading.Event()
 
