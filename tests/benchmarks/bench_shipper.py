@@ -124,6 +124,9 @@ def main() -> None:
     parser.add_argument("--store-down", type=float, default=0, help="seconds the proxy is stopped")
     parser.add_argument("--chunk-seconds", default="1")
     parser.add_argument(
+        "--drain-timeout", type=float, default=600, help="seconds to wait for every call indexed"
+    )
+    parser.add_argument(
         "--edge-rpc",
         action="store_true",
         help="the shipper asks a real Kamailio for a running call's tenant (as the edge's does)",
@@ -171,7 +174,7 @@ def main() -> None:
         wait_for(
             "every call indexed",
             lambda: len(objects(lab, container, "index/call-id/")) == args.calls,
-            600,
+            args.drain_timeout,
         )
         drained = time.time() - t0 - args.seconds
         sampler_stop.set()

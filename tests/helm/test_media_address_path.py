@@ -15,11 +15,13 @@ from samu_infra.edge import release_values
 from samu_infra.edge_release import NAMESPACE_LABELS
 from samu_infra.guardrails_sip import MEDIA_ADDRESS_LABEL
 from samu_infra.stackfile import parse_config
+from samu_lab.procs import stop_process
 from samu_operator.edge.media_address import MediaAddressError, media_address, rtpengine_config
 from samu_recordings.rtpengine_ng import NgClient
 from tests.helm.charts import EDGE_CHART, HelmError, render
 from tests.helm.podsecurity import restricted_violations
 from tests.helm.test_edge_chart import _container, _free_port
+from tests.helm.test_edge_media_chart import _flags
 from tests.infra.stackgen import REPO, stack_doc
 
 ADVERTISE = "192.0.2.10"  # the SIP edge LB's floating IP
@@ -29,14 +31,6 @@ NODE_ADDRESS = "203.0.113.7"  # one edge node's media floating IP
 def _released(stack: str) -> tuple[object, dict]:
     cfg = parse_config(stack_doc(stack)["config"], stack, REPO)
     return cfg, render(EDGE_CHART, release_values(cfg, ADVERTISE))
-
-
-def _flags(args: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for arg in args:
-        name, _, value = arg.partition("=")
-        out.setdefault(name, []).append(value)
-    return out
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -142,9 +136,4 @@ def test_rtpengine_advertises_the_nodes_address_to_the_carrier(tmp_path):
         assert f"c=IN IP4 {NODE_ADDRESS}" in to_carrier
         assert "c=IN IP4 127.0.0.1" in to_pbx and NODE_ADDRESS not in to_pbx
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_process(proc, timeout=15)
