@@ -41,6 +41,8 @@ class CallVerdict:
     carried: int  # seconds of audio the platform carried
     copies: tuple[str, ...]
     missing: tuple[int, ...]  # carried seconds no copy holds
+    #: per kind of copy ("edge", "pbx"): how many carried seconds that copy alone lacks
+    missing_by_kind: tuple[tuple[str, int], ...] = ()
 
     @property
     def lost(self) -> bool:
@@ -67,7 +69,15 @@ def judge(call: PlacedCall, carried: int, copies: list[StoredCopy]) -> CallVerdi
     for stored in copies:
         heard |= stored.heard
     missing = tuple(k for k in range(carried) if k not in heard)
-    return CallVerdict(call.call_id, carried, tuple(sorted(c.copy for c in copies)), missing)
+    by_kind = []
+    for kind in ("edge", "pbx"):
+        held: set[int] = set()
+        for stored in copies:
+            if stored.copy.split("-")[0] == kind:
+                held |= stored.heard
+        by_kind.append((kind, sum(1 for k in range(carried) if k not in held)))
+    names = tuple(sorted(c.copy for c in copies))
+    return CallVerdict(call.call_id, carried, names, missing, tuple(by_kind))
 
 
 @dataclass
@@ -110,6 +120,11 @@ class CallDrillReport:
                 "lost": len(lost),
                 "maxAudioLostSeconds": max((len(v.missing) for v in self.verdicts), default=0),
                 "carriedSeconds": sum(v.carried for v in self.verdicts),
+                # what each copy alone would have kept (the other copy covers the rest)
+                "maxAudioLostSecondsByCopy": {
+                    kind: max((dict(v.missing_by_kind)[kind] for v in self.verdicts), default=0)
+                    for kind in ("edge", "pbx")
+                },
                 "copiesInStore": dict(self.shipped),
                 "maxOldestUnshippedSeconds": round(self.max_oldest_unshipped_seconds, 1),
                 "drainedSecondsAfterCallsEnded": round(self.drained_seconds, 1),
@@ -150,7 +165,9 @@ class CallDrillReport:
             f"recordings (read back from the store): {rec['expected']} expected, "
             f"{rec['complete']} complete, {rec['incomplete']} incomplete, {rec['lost']} lost; "
             f"most audio lost in one call: {rec['maxAudioLostSeconds']} s "
-            f"(of {rec['carriedSeconds']} s carried)",
+            f"(of {rec['carriedSeconds']} s carried; the edge copy alone "
+            f"{rec['maxAudioLostSecondsByCopy']['edge']} s, the PBX copy alone "
+            f"{rec['maxAudioLostSecondsByCopy']['pbx']} s)",
             "copies in the store: "
             + (", ".join(f"{k} {v}" for k, v in sorted(rec["copiesInStore"].items())) or "none"),
             f"shipping: oldest unshipped audio at most {rec['maxOldestUnshippedSeconds']} s, "
