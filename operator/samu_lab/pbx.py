@@ -98,6 +98,7 @@ class Call:
     response: bytes
     source: tuple[str, int]
     answered_at: float
+    ssrc: bytes = b"\x0e\xc4\x00\x00"
     acked: bool = False
     frames: int = 0
     next_retransmit: float = 0.0
@@ -111,6 +112,7 @@ class PbxStandIn:
     recordings: Path
     sock: socket.socket = field(init=False)
     calls: dict[str, Call] = field(default_factory=dict)
+    answered: int = 0
     selector: selectors.BaseSelector = field(default_factory=selectors.DefaultSelector)
 
     def __post_init__(self) -> None:
@@ -182,6 +184,8 @@ class PbxStandIn:
         call = Call(
             call_id, rtp, wav, path, response, source, now, next_retransmit=now + RETRANSMIT_S
         )
+        call.ssrc = struct.pack("!I", 0x0EC40000 + (self.answered & 0xFFFF))
+        self.answered += 1
         self.calls[call_id] = call
         self.selector.register(rtp, selectors.EVENT_READ, call)
         self.sock.sendto(response, source)
@@ -204,7 +208,8 @@ class PbxStandIn:
                 return
             if len(packet) < 12 or packet[0] >> 6 != 2:
                 continue
-            call.rtp.sendto(packet, sender)  # the echo: the centre's side of the call
+            # the echo: the centre's side of the call, as its own stream (a PBX's SSRC)
+            call.rtp.sendto(packet[:8] + call.ssrc + packet[12:], sender)
             if packet[1] & 0x7F != 0:
                 continue  # PCMU only (the SDP offers nothing else)
             start = 12 + 4 * (packet[0] & 0x0F)
@@ -222,6 +227,7 @@ class PbxStandIn:
                 continue
             self.sock.sendto(call.response, call.source)
             call.next_retransmit = now + RETRANSMIT_S
+            print(f"200 OK again (no ACK yet): {call.call_id}", flush=True)
 
     def serve(self, stop: list[bool]) -> None:
         while not stop:
