@@ -124,8 +124,10 @@ class Lab:
             self.root / "edge" / "rtpengine", ports=max(400, 8 * self.calls)
         )
         self.stack.callback(self.edge.stop)
-        for zone in self.zones:
-            pbx = RecordingPbx(f"{TENANT}-{zone}", self.root / f"pbx-{zone}").start()
+        for n, zone in enumerate(self.zones):
+            # each PBX on its own loopback address, as each has its own in production
+            host = f"127.0.0.{2 + n}"
+            pbx = RecordingPbx(f"{TENANT}-{zone}", self.root / f"pbx-{zone}", host=host).start()
             self.stack.callback(pbx.stop)
             self.pbx[zone] = pbx
             self.edge.addresses[f"{TENANT}/{zone}"] = pbx.uri

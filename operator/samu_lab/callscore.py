@@ -41,8 +41,8 @@ class CallVerdict:
     carried: int  # seconds of audio the platform carried
     copies: tuple[str, ...]
     missing: tuple[int, ...]  # carried seconds no copy holds
-    #: per kind of copy ("edge", "pbx"): how many carried seconds that copy alone lacks
-    missing_by_kind: tuple[tuple[str, int], ...] = ()
+    #: per kind of copy ("edge", "pbx"): the carried seconds that copy alone lacks
+    missing_by_kind: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     @property
     def lost(self) -> bool:
@@ -75,7 +75,7 @@ def judge(call: PlacedCall, carried: int, copies: list[StoredCopy]) -> CallVerdi
         for stored in copies:
             if stored.copy.split("-")[0] == kind:
                 held |= stored.heard
-        by_kind.append((kind, sum(1 for k in range(carried) if k not in held)))
+        by_kind.append((kind, tuple(k for k in range(carried) if k not in held)))
     names = tuple(sorted(c.copy for c in copies))
     return CallVerdict(call.call_id, carried, names, missing, tuple(by_kind))
 
@@ -122,7 +122,9 @@ class CallDrillReport:
                 "carriedSeconds": sum(v.carried for v in self.verdicts),
                 # what each copy alone would have kept (the other copy covers the rest)
                 "maxAudioLostSecondsByCopy": {
-                    kind: max((dict(v.missing_by_kind)[kind] for v in self.verdicts), default=0)
+                    kind: max(
+                        (len(dict(v.missing_by_kind)[kind]) for v in self.verdicts), default=0
+                    )
                     for kind in ("edge", "pbx")
                 },
                 "copiesInStore": dict(self.shipped),
@@ -137,6 +139,12 @@ class CallDrillReport:
                     for v in self.verdicts
                     if not v.complete
                 ][:20],
+                # calls where the edge's copy alone lacks audio (the PBX's covered it)
+                "edgeCopyGaps": [
+                    {"callId": v.call_id, "pbx": c.pbx, "missingSeconds": list(gap)}
+                    for v, c in zip(self.verdicts, self.answered, strict=True)
+                    if (gap := dict(v.missing_by_kind)["edge"]) and v.copies
+                ][:10],
             },
         }
 

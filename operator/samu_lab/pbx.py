@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from samu_lab.procs import HOST, free_port, kill_process, stop_process
+from samu_lab.procs import free_port, kill_process, stop_process
 from samu_recordings.core.g711 import ULAW
 from samu_recordings.core.naming import safe_call_id
 
@@ -278,6 +278,10 @@ class RecordingPbx:
 
     name: str
     workdir: Path
+    #: its own loopback address: the media ports it takes from the kernel must never be ones
+    #: rtpengine (on 127.0.0.1) may take after this PBX died, or rtpengine would send the dead
+    #: PBX's calls' audio into its own new calls (a PBX has its own address in production)
+    host: str = "127.0.0.2"
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
@@ -288,12 +292,13 @@ class RecordingPbx:
 
     @property
     def uri(self) -> str:
-        return f"sip:{HOST}:{self.port}"
+        return f"sip:{self.host}:{self.port}"
 
     def start(self) -> RecordingPbx:
-        self.port = self.port or free_port()
+        self.port = self.port or free_port(self.host)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "samu_lab.pbx", "--name", self.name, "--port", str(self.port)]
+        cmd = [sys.executable, "-m", "samu_lab.pbx", "--name", self.name, "--host", self.host]
+        cmd += ["--port", str(self.port)]
         cmd += ["--recordings", str(self.recordings)]
         with open(self.workdir / "pbx.log", "ab") as log:
             self.proc = subprocess.Popen(

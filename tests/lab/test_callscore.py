@@ -22,7 +22,7 @@ def test_copies_together_make_a_recording_complete():
     one = judge(call, 5, [edge])
     assert (one.complete, one.lost, one.missing) == (False, False, (3, 4))
     assert judge(call, 5, []).lost
-    assert dict(judge(call, 5, [edge, pbx]).missing_by_kind) == {"edge": 2, "pbx": 2}
+    assert dict(judge(call, 5, [edge, pbx]).missing_by_kind) == {"edge": (3, 4), "pbx": (0, 1)}
 
 
 def _report(kill: str, verdicts: list) -> CallDrillReport:
