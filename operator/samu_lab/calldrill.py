@@ -14,6 +14,7 @@ seconds the platform carried (``callscore``).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import re
 import shutil
@@ -67,12 +68,8 @@ def check(calls: int, kill: str, hold_seconds: int, rate: int) -> None:
             f"{', '.join(missing)} not installed: `make debs` installs kamailio, sip-tester and "
             "rtpengine-daemon"
         )
-    try:
-        import swift  # noqa: F401  (the store the drill runs)
-    except ImportError:
-        raise LabError(
-            "OpenStack Swift is not installed: pip install 'samu-platform[lab]'"
-        ) from None
+    if importlib.util.find_spec("swift") is None:  # the store the drill runs
+        raise LabError("OpenStack Swift is not installed: pip install 'samu-platform[lab]'")
 
 
 def drill_tenant() -> dict[str, Any]:
