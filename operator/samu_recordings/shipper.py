@@ -63,6 +63,10 @@ class Shipper:
         self.progress: dict[str, Progress] = {}
         self.disk_write_failed = False
         self.copy = naming.copy_name(config.source, config.zone)
+        #: StoreErrors of the current look; the store is down when every recording got one
+        self.store_failures = 0
+        self.failures_lock = threading.Lock()
+        self.store_down = False
         #: a running edge call's tenant, asked of Kamailio (None: learnt at the call's end)
         self.edge_calls = EdgeCalls(config.edge_rpc) if config.edge_rpc else None
 
@@ -76,17 +80,31 @@ class Shipper:
         recs = self.recordings()
         # the oldest unshipped audio first (recordings never looked at count as oldest)
         recs.sort(key=lambda r: self.pending_since.get(r.key) or 0.0)
+        if self.store_down and recs:
+            # the store refused every recording of the last look: one asks for all until it
+            # answers (each refused upload costs a new connection and a new token)
+            before = self.store_failures
+            self.ship_safely(recs[0])
+            if self.store_failures > before:
+                self.update_health(recs)
+                return
+            self.store_down = False
+            recs = recs[1:]
+        self.store_failures = 0
         if pool is None:
             for rec in recs:
                 self.ship_safely(rec)
         else:
             list(pool.map(self.ship_safely, recs))
+        self.store_down = bool(recs) and self.store_failures >= len(recs)
         self.update_health(recs)
 
     def ship_safely(self, rec: sources.Recording) -> None:
         try:
             self.ship(rec)
         except StoreError as err:
+            with self.failures_lock:
+                self.store_failures += 1
             self.metrics.upload_failures.inc()
             # a new connection next time (a restarted proxy forgot our token)
             self.local.store = None

@@ -47,3 +47,23 @@ def test_one_look_ships_some_of_every_recording_not_all_of_the_first(swift, tmp_
         shipper.tick()
     after = [n for n in objects(swift, naming.INFLIGHT_CONTAINER, "calls/") if "turns-0@" in n]
     assert len(after) >= 5
+
+
+def test_a_store_that_refuses_everything_is_asked_once_a_look_until_it_answers(swift, tmp_path):
+    call_ids = _spool_with_backlogs(tmp_path / "spool", 3.0)
+    env = shipper_env(swift, tmp_path)
+    shipper = Shipper(from_env(env), lambda: Store.from_env(env), ShipperMetrics("t", "t"))
+    failures = shipper.metrics.upload_failures
+    swift.stop_proxy()
+    try:
+        shipper.tick()  # every recording tries, and fails
+        assert failures._value.get() == CALLS
+        shipper.tick()
+        shipper.tick()  # then one question a look, not one per recording
+        assert failures._value.get() == CALLS + 2
+    finally:
+        swift.start_proxy()
+    shipper.tick()  # it answers: every recording ships again
+    shipper.tick()
+    for cid in call_ids:
+        assert [n for n in objects(swift, naming.INFLIGHT_CONTAINER, "calls/") if cid in n]
