@@ -15,9 +15,9 @@ from samu_infra.edge import release_values
 from samu_infra.edge_release import NAMESPACE_LABELS
 from samu_infra.guardrails_sip import MEDIA_ADDRESS_LABEL
 from samu_infra.stackfile import parse_config
+from samu_lab.ngcall import NgClient  # rtpengine's ng client, wherever it lives
 from samu_lab.procs import stop_process
 from samu_operator.edge.media_address import MediaAddressError, media_address, rtpengine_config
-from samu_recordings.rtpengine_ng import NgClient
 from tests.helm.charts import EDGE_CHART, HelmError, render
 from tests.helm.podsecurity import restricted_violations
 from tests.helm.test_edge_chart import _container, _free_port
