@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from samu_infra.config import NODE_PORT_RANGE, StackConfig
+from samu_infra.guardrails_sip import MEDIA_ADDRESS_LABEL  # the nodes carry their address
 from samu_operator.core.netpol import EDGE_NAMESPACE  # tenants admit SIP only from it
 
 __all__ = [
@@ -57,6 +58,9 @@ DERIVED: dict[tuple[str, ...], str] = {
     ("service", "type"): "the SIP edge load balancer (NodePort: its members are the workers)",
     ("service", "nodePorts", "sipTls"): "edge.sipTlsNodePort",
     ("service", "externalTrafficPolicy"): "the SIP edge load balancer's health monitor (Local)",
+    ("media", "network", "mode"): "the edge nodes' own media addresses (hostNetwork)",
+    ("media", "network", "advertiseNodeLabel"): "the edge nodes' media-address label",
+    ("media", "rtpPorts"): "edge.rtpPortRange",
 }
 
 
@@ -83,6 +87,7 @@ def release_values(cfg: StackConfig, advertise: object) -> dict[str, Any]:
     in checks); it is used only when the stack does not pin ``sip.advertise`` itself.
     """
     sources = sip_sources(cfg)
+    rtp = cfg.edge.rtp_port_range
     derived: dict[str, Any] = {
         "sip": {"advertise": advertise, "tls": {"enabled": True, "port": SIP_TLS_PORT}},
         "networkPolicy": {"carrierCidrs": sources},
@@ -92,6 +97,13 @@ def release_values(cfg: StackConfig, advertise: object) -> dict[str, Any]:
             "externalTrafficPolicy": "Local",
             # Unused by a NodePort Service; kept equal so that no stale copy can be set.
             "loadBalancerSourceRanges": sources,
+        },
+        # The carrier's RTP reaches each edge node on its own floating IP (1:1 NAT to the
+        # node, cluster.py): rtpengine on the node's network, advertising the address the
+        # node's label holds, on the range the node's media group admits.
+        "media": {
+            "network": {"mode": "hostNetwork", "advertiseNodeLabel": MEDIA_ADDRESS_LABEL},
+            "rtpPorts": {"min": rtp.min, "max": rtp.max},
         },
     }
     return merge(derived, cfg.edge.values)

@@ -24,12 +24,16 @@ from samu_infra import store
 from samu_infra.config import StackConfig
 from samu_infra.edge import EDGE_NAMESPACE, release_values, tls_secret_name
 
-#: Labels of the edge's namespace. Pod Security "restricted", as the chart's pods require;
-#: not ``app.kubernetes.io/part-of: samu-platform``, which marks the tenants' namespaces
-#: (the edge's NetworkPolicy sends SIP to those).
+#: Labels of the edge's namespace. The edge pods run on their node's network (the carrier's
+#: RTP reaches each edge node on its own floating IP), which only Pod Security "privileged"
+#: admits; audit and warn stay at "restricted", which the chart's containers meet in every
+#: other control (tests/helm/test_edge_media_chart.py). Only the edge runs in this namespace.
+#: Not ``app.kubernetes.io/part-of: samu-platform``, which marks the tenants' namespaces (the
+#: edge's NetworkPolicy sends SIP to those).
 NAMESPACE_LABELS = {
-    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce": "privileged",
     "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
     "samu-platform.io/managed-by": "pulumi",
 }
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +101,21 @@ class Kamailio:
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc)
+
+    def kill(self) -> None:
+        """SIGKILL to Kamailio and its children (its SIP and RPC workers), as a node's loss
+        would: nothing answers any more, no BYE, no reply."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    children.append(int(stat.parent.name))
+        for pid in [self.proc.pid, *children]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.wait(10)
 
     def log_records(self) -> list[dict[str, Any]]:
         """Kamailio's log records (one JSON document a line: --log-engine=json); the few lines

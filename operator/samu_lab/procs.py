@@ -27,19 +27,19 @@ def missing_binaries(names: tuple[str, ...] = BINARIES) -> list[str]:
     return [b for b in names if shutil.which(b) is None]
 
 
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (SIP listens on both)."""
+def free_port(host: str = HOST) -> int:
+    """A port free for both UDP and TCP on ``host`` (SIP listens on both)."""
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind((HOST, 0))
+            udp.bind((host, 0))
             port = udp.getsockname()[1]
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
                 try:
-                    tcp.bind((HOST, port))
+                    tcp.bind((host, port))
                 except OSError:
                     continue
                 return port
-    raise LabError("no free port on 127.0.0.1")
+    raise LabError(f"no free port on {host}")
 
 
 def free_port_range(size: int) -> int:

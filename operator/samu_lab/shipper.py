@@ -77,15 +77,18 @@ class ShipperThread:
 class ShipperProcess:
     """``python -m samu_recordings.shipper`` as its own process (tracked by PID)."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, profile: Path | None = None) -> None:
         self.env, self.log_path = env, log_path
         self.proc: subprocess.Popen | None = None
         self.metrics_port = _free_port()
+        #: where cProfile writes the shipper's profile when it exits on SIGTERM (benchmarks)
+        self.profile = profile
 
     def start(self) -> ShipperProcess:
+        profiling = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "samu_recordings.shipper"],
+                [sys.executable, *profiling, "-m", "samu_recordings.shipper"],
                 env={**os.environ, **self.env, "SAMU_SHIPPER_METRICS_PORT": str(self.metrics_port)},
                 stdout=out, stderr=subprocess.STDOUT, cwd=str(self.log_path.parent),
             )  # fmt: skip

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from samu_lab.kamailio import Kamailio
 from samu_lab.paths import scenario as scenario_path
-from samu_lab.procs import HOST, free_port, kill_process, stop_process
+from samu_lab.procs import HOST, free_port, free_port_range, kill_process, stop_process
 
 
 @dataclass
@@ -136,19 +136,30 @@ class Caller:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     name: str = "caller"
+    #: the scenario: caller.xml (signalling only) or drill_caller.xml (with `audio`)
+    scenario: str = "caller.xml"
+    #: a pcap of RTP the callers play from the ACK (samu_lab.markers.write_marker_pcap)
+    audio: Path | None = None
+    media_port: int = 0
+    #: SIPp's -timeout: the whole run stops after this many seconds
+    run_timeout: int = 60
 
     def start(self, rate: int, calls: int, hold_ms: int = 1000, limit: int = 2000) -> Caller:
         self._planned = calls
         self._log = self.workdir / f"{self.name}-{self.port}.log"
-        scenario = self.workdir / f"caller-{hold_ms}ms.xml"
-        if not scenario.exists():
-            text = scenario_path("caller.xml").read_text()
-            scenario.write_text(text.replace('timeout="HOLD_MS"', f'timeout="{hold_ms}"'))
+        stem = Path(self.scenario).stem
+        scenario = self.workdir / f"{stem}-{self.name}-{hold_ms}ms.xml"
+        text = scenario_path(self.scenario).read_text()
+        text = text.replace('timeout="HOLD_MS"', f'timeout="{hold_ms}"')
+        scenario.write_text(text.replace("PCAP_FILE", str(self.audio or "")))
         cmd = ["sipp", f"{HOST}:{self.edge.sip_port}", "-sf", str(scenario)]
         cmd += ["-i", HOST, "-p", str(self.port), "-s", self.number, "-nostdin"]
+        if self.audio is not None:
+            self.media_port = self.media_port or free_port_range(4)
+            cmd += ["-mi", HOST, "-mp", str(self.media_port)]
         cmd += ["-key", "dep", self.department or "-", "-key", "caller", self.caller_prefix]
         cmd += ["-r", str(rate), "-m", str(calls), "-l", str(limit)]
-        cmd += ["-trace_logs", "-log_file", str(self._log), "-timeout", "60"]
+        cmd += ["-trace_logs", "-log_file", str(self._log), "-timeout", str(self.run_timeout)]
         cmd += ["-recv_timeout", "8000", "-max_recv_loops", "5000"]
         self.proc = subprocess.Popen(
             cmd,

@@ -2,6 +2,7 @@
 300 + 100*k Hz (k = 0..36), PCMU, 20 ms packets of 160 bytes, about half scale. ``markers``
 tells which seconds a decoded recording holds (Goertzel filter per second)."""
 
+import itertools
 import math
 from array import array
 
@@ -72,4 +73,33 @@ def found_markers(samples: array) -> set[int]:
         k = dominant_marker(samples[start : start + step])
         if k is not None:
             found.add(k)
+    return found
+
+
+#: Blocks of 0.1 s: a marker's tone gives 2 * f / 10 zero crossings (60 to 780), 20 apart.
+_BLOCK = RATE // 10
+_QUIET = 1000  # peak below this: silence, not a tone
+_HELD_BLOCKS = 5  # a second is held when half of it is there
+
+
+def heard_seconds(samples: array) -> set[int]:
+    """Every marker second heard in ``samples`` (8 kHz mono), fast: each 0.1 s block's tone
+    is read from its zero crossings (a pure tone at f Hz crosses zero 2f times a second), and
+    a marker counts once five blocks in a row (half its second) agree. About 100 times cheaper than ``markers``
+    (Goertzel over 37 tones), for the drill that reads thousands of seconds back."""
+    found: set[int] = set()
+    run_marker, run = None, 0
+    for start in range(0, len(samples) - _BLOCK + 1, _BLOCK):
+        block = samples[start : start + _BLOCK]
+        k = None
+        if max(block) > _QUIET:
+            crossings = sum(1 for a, b in itertools.pairwise(block) if (a < 0) != (b < 0))
+            hz = crossings * RATE / (2 * _BLOCK)
+            guess = round((hz - 300.0) / 100.0)
+            if 0 <= guess < MARKERS and abs(hz - marker_hz(guess)) <= 30:
+                k = guess
+        run = run + 1 if k is not None and k == run_marker else (1 if k is not None else 0)
+        run_marker = k
+        if run >= _HELD_BLOCKS:
+            found.add(k)  # type: ignore[arg-type]
     return found

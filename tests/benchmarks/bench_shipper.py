@@ -8,7 +8,10 @@ drill: the proxy stopped S seconds mid-run; nothing may be lost, the backlog mus
 The recorder is a stand-in writing what rtpengine writes (one pcap per call, both sides'
 G.711 packets, 50 per second per side, appended in ~4 KiB blocks every 0.2 s; metadata in
 spool/tmp, moved to spool/metadata at the call's end), so that the figure is the shipper's
-alone on this shared 2-core machine. The shipper is the real program as its own process;
+alone on this shared 2-core machine. With --edge-rpc (the edge's setting), a real Kamailio
+holds the edge's record of each answered call (htable "calls", filled as the calls start) and
+the shipper asks it for a running call's tenant; without, the tenant is learnt at the call's
+end and the chunks copied from the in-flight container then. The shipper is the real program as its own process;
 its CPU time is read from the kernel (wait4) when it exits.
 """
 
@@ -27,6 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from samu_lab.kamailio import Kamailio  # noqa: E402
 from samu_recordings.core import naming  # noqa: E402
 from samu_recordings.store import Store  # noqa: E402
 from tests.recordings import audio, pcapgen  # noqa: E402
@@ -90,6 +94,22 @@ class Recorder:
             os.replace(tmp, self.spool / "metadata" / f"rtpengine-meta-{stem}.txt")
 
 
+def calls_record(workdir: Path, calls: int) -> Kamailio:
+    """A real Kamailio holding the edge's record of each call, as answered (calls_htable.cfg)."""
+    kamailio = Kamailio(workdir, cfg=Path(__file__).with_name("calls_htable.cfg"), children=1)
+    kamailio.files.directory.mkdir(parents=True, exist_ok=True)
+    kamailio.files.dispatcher.touch()
+    kamailio.files.routing.touch()
+    kamailio.start()
+    for n in range(calls):
+        value = (
+            f"sip:127.0.0.1:5060|{int(time.time())}|pbx{n}|{TENANT}|sip:+3346600{n:04d}@carrier|"
+            f"c{n}|sip:15@edge|<null>|<sip:+3346600{n:04d}@carrier>"
+        )
+        kamailio.rpc.call("htable.sets", "calls", f"bench-{n}@carrier", value)
+    return kamailio
+
+
 def cpu_seconds_at_exit(proc) -> float:
     proc.send_signal(signal.SIGTERM)
     _pid, _status, usage = os.wait4(proc.pid, 0)
@@ -103,6 +123,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--store-down", type=float, default=0, help="seconds the proxy is stopped")
     parser.add_argument("--chunk-seconds", default="1")
+    parser.add_argument(
+        "--drain-timeout", type=float, default=600, help="seconds to wait for every call indexed"
+    )
+    parser.add_argument(
+        "--edge-rpc",
+        action="store_true",
+        help="the shipper asks a real Kamailio for a running call's tenant (as the edge's does)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="write the shipper's cProfile statistics to this file"
+    )
     args = parser.parse_args()
 
     def interrupted(*_: object) -> None:
@@ -111,13 +142,16 @@ def main() -> None:
     signal.signal(signal.SIGTERM, interrupted)
     root = Path(tempfile.mkdtemp(prefix="bench-shipper-"))
     lab = SwiftLab(root / "swift").start()
-    shipper = None
+    shipper = kamailio = None
     try:
         recorder = Recorder(root / "spool", args.calls)
         env = shipper_env(
             lab, root, SAMU_SHIPPER_CHUNK_SECONDS=args.chunk_seconds, SAMU_SHIPPER_IDLE_SECONDS="90"
         )
-        shipper = ShipperProcess(env, root / "shipper.log").start()
+        if args.edge_rpc:
+            kamailio = calls_record(root / "kamailio", args.calls)
+            env["SAMU_SHIPPER_EDGE_RPC"] = kamailio.rpc.url
+        shipper = ShipperProcess(env, root / "shipper.log", args.profile).start()
         oldest: list[float] = []
         sampler_stop = threading.Event()
 
@@ -140,7 +174,7 @@ def main() -> None:
         wait_for(
             "every call indexed",
             lambda: len(objects(lab, container, "index/call-id/")) == args.calls,
-            600,
+            args.drain_timeout,
         )
         drained = time.time() - t0 - args.seconds
         sampler_stop.set()
@@ -163,11 +197,13 @@ def main() -> None:
             "shipperCoreShare": round(cpu / args.seconds, 3),
             "maxOldestUnshippedSeconds": max(oldest, default=0),
             "drainedSecondsAfterCallsEnded": round(drained, 1),
-            "callsShort": lost,
+            "callsShort": lost, "edgeRpc": args.edge_rpc,
         }))  # fmt: skip
     finally:
         if shipper and shipper.proc and shipper.proc.returncode is None:
             shipper.kill()
+        if kamailio is not None:
+            kamailio.stop()
         lab.stop()
         shutil.rmtree(root, ignore_errors=True)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helm.charts import EDGE_CHART, HelmError, helm, render
+from tests.helm.charts import EDGE_CHART, HelmError, helm, load_values, render
 from tests.helm.podsecurity import restricted_violations
 from tests.helm.test_edge_chart import _container, _defines, _free_port, _pod
 
@@ -159,6 +159,9 @@ def test_shipper_slot_reads_rtpengines_spool_as_the_recordings_contract_says():
     endpoints = rendered.one("ServiceMonitor")["spec"]["endpoints"]
     assert "ship-metrics" in {e["port"] for e in endpoints}
     assert int(env["SAMU_SHIPPER_METRICS_PORT"]) == 9102
+    # a running call's tenant is asked of Kamailio's JSON-RPC in the same pod
+    http_port = load_values(EDGE_CHART)["httpPort"]
+    assert env["SAMU_SHIPPER_EDGE_RPC"] == f"http://127.0.0.1:{http_port}/RPC"
 
 
 # --- the chart's rtpengine command line, run for real --------------------------------------

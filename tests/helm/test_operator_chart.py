@@ -28,7 +28,7 @@ ALL_ON = {
     "dashboards": {"enabled": True},
 }
 #: Kinds with no schema in kubernetes-validate (CRDs of other projects): shape checked by hand.
-FOREIGN_KINDS = {"ServiceMonitor", "PrometheusRule", "ClusterKopfPeering"}
+FOREIGN_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule", "ClusterKopfPeering"}
 
 
 @pytest.mark.parametrize("values", [{}, ALL_ON], ids=["defaults", "all-enabled"])
@@ -74,7 +74,7 @@ def test_default_objects_and_optional_ones():
         "ClusterKopfPeering",
     }
     everything = render(OPERATOR_CHART, ALL_ON).kinds()
-    assert everything - default == {"ServiceMonitor", "PrometheusRule", "ConfigMap"}
+    assert everything - default == {"ServiceMonitor", "PodMonitor", "PrometheusRule", "ConfigMap"}
 
 
 def _deployment(values=None):

@@ -194,12 +194,20 @@ seccompProfile:
 {{- $m := .Values.media -}}
 {{- $carrier := ternary $m.network.interface "$(POD_IP)" (eq $m.network.mode "multus") -}}
 {{- $adv := ternary (printf "!%s" $m.network.advertise) "" (ne $m.network.advertise "") -}}
+{{- if include "samu-edge.mediaFromNode" . }}
+{{- /* both interfaces from the file the media-address init container wrote */}}
+- --config-file=/run/samu-media/rtpengine.conf
+- --foreground
+- --log-stderr
+- --table=-1
+{{- else }}
 - --config-file=none
 - --foreground
 - --log-stderr
 - --table=-1
 - {{ printf "--interface=carrier/%s%s" $carrier $adv | quote }}
 - --interface=internal/$(POD_IP)
+{{- end }}
 - {{ printf "--listen-ng=127.0.0.1:%d" (int $m.controlPort) | quote }}
 - {{ printf "--listen-http=$(POD_IP):%d" (int $m.httpPort) | quote }}
 - {{ printf "--port-min=%d" (int $m.rtpPorts.min) | quote }}
@@ -223,3 +231,10 @@ its DMQ peers. Its full name, as the Kamailio resolver needs it.
 {{- define "samu-edge.peersHost" -}}
 {{- printf "%s-peers.%s.svc.%s" (include "samu-edge.fullname" .) .Release.Namespace .Values.dmq.clusterDomain -}}
 {{- end }}
+
+{{/* "true" when rtpengine advertises its node's own media address, read from a node label
+     (hostNetwork with media.network.advertiseNodeLabel); empty otherwise. */}}
+{{- define "samu-edge.mediaFromNode" -}}
+{{- $n := .Values.media.network -}}
+{{- if and (eq $n.mode "hostNetwork") $n.advertiseNodeLabel -}}true{{- end -}}
+{{- end -}}

@@ -8,6 +8,7 @@ tenant's Namespace, so nothing comes from another SAMU.
 
 from samu_operator.core import labels
 from samu_operator.core.meta import METRICS_PORT, RTP_PORTS, SIP_PORT, Obj, object_meta
+from samu_operator.core.pbx_pod import SHIPPER_METRICS_PORT
 
 EDGE_NAMESPACE = "samu-edge"
 MONITORING_NAMESPACE = "monitoring"
@@ -55,7 +56,11 @@ def network_policies(tenant: str) -> list[Obj]:
                 "ingress": [
                     {
                         "from": [_from_namespace(MONITORING_NAMESPACE)],
-                        "ports": [{"protocol": "TCP", "port": METRICS_PORT}],
+                        # Asterisk's and its recording shipper's
+                        "ports": [
+                            {"protocol": "TCP", "port": port}
+                            for port in (METRICS_PORT, SHIPPER_METRICS_PORT)
+                        ],
                     }
                 ],
             },

@@ -47,6 +47,27 @@ def pcap_chunk_end(
     return recs[-1].end if finished or quiet else None
 
 
+def pcap_chunk_ends(
+    spans: "list[pcap.Span]", chunk_seconds: float, finished: bool, now: float | None = None
+) -> list[int]:
+    """End offsets of every closed chunk of ``spans`` (the file's whole records from the first
+    unshipped one on), in order: the ends ``pcap_chunk_end`` gives one after the other, in one
+    pass over the records."""
+    ends: list[int] = []
+    if not spans:
+        return ends
+    limit = spans[0].time + chunk_seconds
+    for span in spans:
+        if span.time >= limit:
+            ends.append(span.start)
+            limit = span.time + chunk_seconds
+    last = ends[-1] if ends else spans[0].start
+    quiet = now is not None and now - spans[-1].time >= chunk_seconds
+    if (finished or quiet) and spans[-1].end > last:
+        ends.append(spans[-1].end)
+    return ends
+
+
 def wav_data_offset(header: bytes) -> int:
     """Offset of the samples in a WAV file (walks the RIFF chunks to ``data``)."""
     if header[:4] != b"RIFF" or header[8:12] != b"WAVE":

@@ -33,6 +33,9 @@ class ShipperConfig:
     idle_seconds: float = 90.0
     retention_days: int | None = None
     workers: int = 4
+    #: The edge's Kamailio JSON-RPC (``http://127.0.0.1:<port>/RPC``, same pod): a running
+    #: call's tenant is asked there, so that its chunks go straight to the tenant's container.
+    edge_rpc: str | None = None
 
 
 def _number(env: Mapping[str, str], key: str, default: float, kind: type = float) -> float:
@@ -59,6 +62,14 @@ def from_env(env: Mapping[str, str]) -> ShipperConfig:
     if source == "pbx" and not tenant:
         raise ConfigError("SAMU_SHIPPER_TENANT: unset; the PBX shipper must name its tenant")
     retention = env.get("SAMU_SHIPPER_RETENTION_DAYS")
+    edge_rpc = env.get("SAMU_SHIPPER_EDGE_RPC") or None
+    if edge_rpc and not edge_rpc.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"SAMU_SHIPPER_EDGE_RPC: {edge_rpc!r}; give Kamailio's JSON-RPC URL, "
+            "e.g. http://127.0.0.1:8080/RPC"
+        )
+    if edge_rpc and source != "edge":
+        raise ConfigError("SAMU_SHIPPER_EDGE_RPC: only the edge's shipper asks Kamailio; unset it")
     try:
         chunk = check_chunk_seconds(_number(env, "SAMU_SHIPPER_CHUNK_SECONDS", 1.0))
     except ValueError as err:
@@ -77,4 +88,5 @@ def from_env(env: Mapping[str, str]) -> ShipperConfig:
         if retention
         else None,
         workers=int(_number(env, "SAMU_SHIPPER_WORKERS", 4, int)),
+        edge_rpc=edge_rpc,
     )

@@ -49,6 +49,35 @@ def header_info(data: bytes) -> tuple[str, int]:
     return order + ("n" if nano else "u"), linktype
 
 
+@dataclass(frozen=True)
+class Span:
+    """Where one whole record lies in the file, and when it was captured (its packet unread)."""
+
+    start: int
+    end: int
+    time: float
+
+
+def spans(header: bytes, body: bytes, base: int = 0) -> list[Span]:
+    """Every whole record of ``body`` (as ``records``), reading the 16-byte record headers
+    only: what cutting chunks needs, several times cheaper than parsing each packet."""
+    if len(header) < GLOBAL_HEADER:
+        return []
+    fmt, _linktype = header_info(header)
+    unpack = struct.Struct(fmt[0] + "IIII").unpack_from
+    scale = 1e-9 if fmt[1] == "n" else 1e-6
+    out: list[Span] = []
+    pos, size = max(base, GLOBAL_HEADER) - base, len(body)
+    while pos + RECORD_HEADER <= size:
+        sec, frac, incl, _orig = unpack(body, pos)
+        end = pos + RECORD_HEADER + incl
+        if end > size:
+            break
+        out.append(Span(base + pos, base + end, sec + frac * scale))
+        pos = end
+    return out
+
+
 def records(header: bytes, body: bytes, base: int = 0) -> list[Record]:
     """Every whole record of ``body``, the file's bytes from offset ``base`` (a record
     boundary, or 0) on; ``header`` is the file's first 24 bytes. Offsets are the file's."""

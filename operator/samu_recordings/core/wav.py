@@ -9,6 +9,9 @@ from samu_recordings.core import g711, pcap
 from samu_recordings.core.chunking import WAV_SAMPLE_RATE, wav_data_offset
 
 CALLER, CENTRE = 0, 1
+#: How far (samples) a packet's RTP time may place it from its arrival before the arrival wins:
+#: 10 s of jitter buffer is far beyond any real network's.
+MAX_TIMESTAMP_DRIFT = 10 * WAV_SAMPLE_RATE
 
 
 def _channel_of(rec: pcap.Record, caller_port: int | None, first_ssrc: int) -> int:
@@ -31,13 +34,24 @@ def pcap_to_wav(data: bytes, caller_port: int | None = None) -> bytes:
     channels = (array("h"), array("h"))
     for rec in recs:
         arrival, ts0 = first.setdefault(rec.ssrc, (rec.time, rec.timestamp))
-        at = round((arrival - t0) * WAV_SAMPLE_RATE) + ((rec.timestamp - ts0) & 0xFFFFFFFF)
+        at = round((arrival - t0) * WAV_SAMPLE_RATE) + _ts_delta(rec.timestamp, ts0)
+        heard_at = round((rec.time - t0) * WAV_SAMPLE_RATE)
+        if abs(at - heard_at) > MAX_TIMESTAMP_DRIFT:
+            # a packet from before the stream's first one (reordered), or a timestamp jump
+            # (a new source under the same SSRC): its arrival places it, never 2^32 samples
+            # of silence
+            at = heard_at
         samples = g711.decode(rec.payload, rec.payload_type)
         out = channels[_channel_of(rec, caller_port, recs[0].ssrc)]
         if len(out) < at:
             out.extend(array("h", bytes(2 * (at - len(out)))))
         out[at : at + len(samples)] = samples
     return stereo_wav(*channels)
+
+
+def _ts_delta(timestamp: int, first: int) -> int:
+    """RTP timestamps are 32-bit and wrap: the signed difference (RFC 3550 serial arithmetic)."""
+    return ((timestamp - first + 0x80000000) & 0xFFFFFFFF) - 0x80000000
 
 
 def stereo_wav(left: array, right: array) -> bytes:

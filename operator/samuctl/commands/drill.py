@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import sys
 
+from samuctl.commands import drill_calls
 from samuctl.commands.output import add_output_flag, print_data
 
 
@@ -30,10 +31,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "emulated cluster's API as from a real one",
     )
     add_output_flag(drill)
+    drill_calls.add_arguments(drill)
     drill.set_defaults(func=_drill)
 
 
 def _drill(args: argparse.Namespace) -> int:
+    if args.calls or args.kill != "none":
+        return drill_calls.run(args)
     from samu_operator.sim.drill import run_drill
     from samuctl.progress import Progress
 
