@@ -27,9 +27,11 @@ from samu_operator.core.facts import (
 from samu_operator.core.failover import Action, Decision, Reason, World, decide
 from samu_operator.core.fencing import converge_plan, promotion_plan, switchover_settled
 from samu_operator.failover.cache import Body
-from samu_operator.failover.writes import FailoverWriter, Halted
+from samu_operator.failover.writes import Conflict, FailoverWriter, Halted
 
 log = logging.getLogger("samu_operator.failover")
+#: Decisions taken again at once after a failed compare-and-swap (then: on the next event).
+MAX_CONFLICTS = 3
 
 
 @dataclass
@@ -132,6 +134,7 @@ class FailoverEngine(FailoverWriter):
                 self._dirty_since.setdefault(tenant, received or self.clock())
             return None
         outcome = None
+        conflicts = 0
         try:
             while True:
                 try:
@@ -141,6 +144,11 @@ class FailoverEngine(FailoverWriter):
                 except Halted:
                     log.warning("%s: halted mid-promotion (test hook)", tenant)
                     return None
+                except Conflict as exc:
+                    conflicts += 1
+                    log.info("failover of %s: %s; deciding again", tenant, exc)
+                    if conflicts <= MAX_CONFLICTS:
+                        continue  # the cache holds the fresh tenant now
                 except kube.KubeError as exc:
                     log.warning(
                         "failover of %s: API error %s; retried on the next event", tenant, exc
