@@ -11,16 +11,15 @@ import argparse
 import asyncio
 import copy
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import yaml
 
-from samu_operator import kube
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL
 from samu_operator.sim.kubelet import EmulatedCluster
+from samu_operator.sim.operator_process import OperatorProcess
 
 REPO = Path(__file__).resolve().parents[2]
 TENANTS = f"{API_GROUP}/{API_VERSION}/{PLURAL}"
@@ -60,13 +59,6 @@ def tenant_docs(n: int) -> list[dict]:
     return docs
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def applied_and_running(status: dict) -> bool:
     """The onboarding part's own verdict: objects applied and every zone's PBX ready."""
     conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
@@ -74,34 +66,23 @@ def applied_and_running(status: dict) -> bool:
     return conditions.get("Reconciled") == "True" and bool(pbx) and all(p.get("ready") for p in pbx)
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def run(n: int, timeout: float) -> int:
     async with EmulatedCluster(zones=example_zones(), nodes_per_zone=2) as cluster:
-        env = dict(os.environ)
-        env[kube.SERVER_ENV] = cluster.url
-        env.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
-        cmd = [sys.executable, "-m", "kopf", "run", "--standalone", "--all-namespaces", "--quiet"]
-        cmd += ["-m", "samu_operator.handlers"]
         log_path = os.environ.get("SAMU_BENCH_OPERATOR_LOG")  # debugging: the operator's log
-        if log_path:
-            cmd[cmd.index("--quiet")] = "--verbose"
-        log = open(log_path or os.devnull, "w")  # noqa: SIM115
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, cwd=REPO)
+        log = Path(log_path) if log_path else None
+        op = OperatorProcess(cluster.url, log=log, verbose=log is not None)
+        op.start()
         try:
             # Ready to work: the operator watches SamuTenants.
             while not any(
                 r.resource is not None and r.resource.plural == PLURAL and r.params.get("watch")
                 for r in cluster.emulator.requests_log
             ):
-                if proc.poll() is not None:
+                if not op.running:
                     print("operator exited early", file=sys.stderr)
                     return 1
                 await asyncio.sleep(0.05)
-            rss_idle = peak_rss_mb(proc.pid)
+            rss_idle = op.peak_rss_mb()
             docs = tenant_docs(n)
             started = time.monotonic()
             for doc in docs:
@@ -122,8 +103,8 @@ async def run(n: int, timeout: float) -> int:
                 if ready == n or elapsed > timeout:
                     break
                 await asyncio.sleep(0.05)
-            rss = peak_rss_mb(proc.pid)
-            op_cpu = cpu_seconds(proc.pid)
+            rss = op.peak_rss_mb()
+            op_cpu = op.cpu_seconds()
             calls = cluster.emulator.api_calls()
             print(f"tenants applied at once:        {n} (in {applied:.2f} s)")
             print(f"all Ready after:                {elapsed:.2f} s ({ready}/{n} Ready)")
@@ -160,12 +141,8 @@ async def run(n: int, timeout: float) -> int:
                 print(f"a tenant not Ready: {stuck}", file=sys.stderr)
             return 0 if ready == n else 1
         finally:
-            proc.send_signal(2)  # SIGINT: Kopf stops cleanly
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+            if not await op.stop():
+                print("the operator did not stop by itself: killed", file=sys.stderr)
 
 
 def main() -> int:
