@@ -40,6 +40,11 @@ def _newer(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
     return a is None or b is None or a >= b
 
 
+def _node_view(body: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """What the decisions read of a node: its fact and whether it declares its zone down."""
+    return node_fact(body), zone_declared_down(body)
+
+
 @dataclass
 class FailoverCache:
     """Pods (per tenant), nodes and tenants as last seen; every access under ``_guard``."""
@@ -51,7 +56,7 @@ class FailoverCache:
     tenants: dict[str, Body] = field(default_factory=dict)
     resync_every: float = 15.0
     _synced: dict[str, float] = field(default_factory=dict)  # tenant -> last full pod list
-    _nodes_synced: bool = False
+    _nodes_synced: float | None = None  # when the nodes were last listed
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def _store_pod(self, body: Mapping[str, Any], deleted: bool = False) -> str | None:
@@ -113,14 +118,34 @@ class FailoverCache:
     def _ensure_synced(self, tenant: str) -> None:
         """Never decide on a partial cache (just started, or resumed after a pause): a PBX
         missing from it would look deleted. List the nodes once, each tenant's pods once."""
-        if not self._nodes_synced:
-            for node in self.kube_client().list("v1", "Node"):
-                with self._guard:
-                    if _newer(node, self.nodes.get(node["metadata"]["name"])):
-                        self.nodes[node["metadata"]["name"]] = node
-            self._nodes_synced = True
+        if self._nodes_synced is None:
+            self.resync_nodes()
         if tenant not in self._synced:
             self.resync(tenant)
+
+    def resync_nodes(self) -> set[str]:
+        """Replace the cached nodes by a fresh list (a node watch gone quiet misses a zone
+        loss; pods of a partitioned zone keep saying Ready). Returns the zones whose nodes
+        changed meanwhile: their tenants must be decided again."""
+        started = self.clock()
+        items = self.kube_client().list("v1", "Node")
+        with self._guard:
+            before = {n: _node_view(b) for n, b in self.nodes.items()}
+            fresh = {}
+            for node in items:
+                name = node["metadata"]["name"]
+                old = self.nodes.get(name)
+                fresh[name] = node if _newer(node, old) else old
+            self.nodes = fresh
+            self._nodes_synced = started
+            after = {n: _node_view(b) for n, b in fresh.items()}
+        return {
+            view[0].zone
+            for name in before.keys() | after.keys()
+            if before.get(name) != after.get(name)
+            for view in (before.get(name), after.get(name))
+            if view is not None
+        }
 
     def resync(self, tenant: str) -> None:
         """Replace the cached pods of a tenant by a fresh list (missed events, a long pause)."""

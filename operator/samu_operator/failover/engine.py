@@ -91,8 +91,14 @@ class FailoverEngine(FailoverWriter):
             self.submit(body["metadata"]["name"], received)
 
     def recheck(self, tenant: str) -> None:
-        """The periodic safety net: a fresh pod list now and then, then a decision."""
-        if self.clock() - self._synced.get(tenant, 0.0) >= self.resync_every:
+        """The periodic safety net: fresh pod and node lists now and then, then a decision."""
+        now = self.clock()
+        if now - (self._nodes_synced or 0.0) >= self.resync_every:
+            self._nodes_synced = now  # one list for all the tenants' re-checks
+            for zone in self.resync_nodes():
+                log.info("nodes of zone %s changed unseen by the watch", zone)
+                self.evaluate_many(self._tenants_in_zone(zone), now)
+        if now - self._synced.get(tenant, 0.0) >= self.resync_every:
             self.resync(tenant)
         self.evaluate(tenant)
 

@@ -25,9 +25,11 @@ from typing import Any
 from samu_operator import kube
 from samu_operator.core import labels
 from samu_operator.core.desired import ACTIVE_SERVICE, pbx_name
+from samu_operator.handlers.settings import WATCH_INACTIVITY_ENV
 from samu_operator.model.departments import DEPARTMENTS
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL, tenant_name_for
 from samu_operator.sim.audit import double_actives
+from samu_operator.sim.faults import Faults
 
 TENANTS = f"{API_GROUP}/{API_VERSION}/{PLURAL}"
 MAX_TENANTS = len(DEPARTMENTS)
@@ -47,6 +49,8 @@ class DrillReport:
     double_active: int
     onboarding_seconds: float
     seconds: list[float] = field(default_factory=list)
+    chaos: float = 0.0  # share of the API requests given a fault (sim.faults)
+    faults: dict[str, int] = field(default_factory=dict)  # injected, by kind
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -70,6 +74,9 @@ class DrillReport:
             f"tenants without a standby after the failover: {self.without_standby}",
             f"double-active (full object history): {self.double_active}",
         ]
+        if self.chaos:
+            injected = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items()))
+            lines.append(f"API faults at {self.chaos:g} of requests: {injected or 'none'}")
         return "\n".join(lines)
 
     @property
@@ -189,11 +196,15 @@ async def run_drill(
     settle: float = 3.0,
     progress: Callable[[str], None] | None = None,
     inspect: Callable[[str], Any] | None = None,
+    chaos: float = 0.0,
+    seed: int | None = None,
 ) -> DrillReport:
     """Onboard, kill a zone, measure; see the module docstring. ``progress`` receives a
     line on each step and each change of how far it got (for a person watching);
     ``inspect`` is called with the emulator's URL after the failover, before it stops
-    (``samuctl drill --status`` reads the tenants' status there, as from a cluster)."""
+    (``samuctl drill --status`` reads the tenants' status there, as from a cluster).
+    ``chaos``: that share of the API requests meets a fault, of every kind ``sim.faults``
+    injects, from the first tenant on (``seed`` makes the draws repeatable)."""
     say = progress or (lambda _text: None)
     from samu_operator.sim import kmock_speedup
     from samu_operator.sim.kubelet import EmulatedCluster
@@ -208,11 +219,19 @@ async def run_drill(
     if kill not in zones:
         raise ValueError(f"--kill-zone {kill}: not one of --zones {','.join(zones)}")
     os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
+    faults = Faults(rate=chaos, seed=seed)
+    if chaos:
+        # Silent watches are part of the chaos: bookmarks every half second from the
+        # emulator, and the operator takes a stream quiet for 2 s for dead.
+        os.environ[WATCH_INACTIVITY_ENV] = "2"
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("kopf").setLevel(logging.ERROR)  # shutdown chatter, not drill results
+    # Shutdown chatter (and, under chaos, Kopf's retries of injected faults): not results.
+    logging.getLogger("kopf").setLevel(logging.CRITICAL if chaos else logging.ERROR)
     departments = sorted(DEPARTMENTS, key=lambda d: (len(d), d))[:tenants]
     names = [tenant_name_for(d) for d in departments]
     async with EmulatedCluster(zones=zones) as cluster:
+        cluster.emulator.faults = faults
+        cluster.emulator.bookmark_seconds = 0.5 if chaos else None
         op = OperatorInThread(cluster.url)
         op.start()
         try:
@@ -308,6 +327,8 @@ async def run_drill(
         double_active=len(violations),
         onboarding_seconds=onboarding,
         seconds=seconds,
+        chaos=chaos,
+        faults=dict(faults.counts),
     )
 
 

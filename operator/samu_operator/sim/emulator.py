@@ -13,6 +13,8 @@ collector (the operator deletes its children itself), controllers (``kubelet.py`
 StatefulSet controller and the kubelet), server-side defaults, field selectors, PUT.
 """
 
+import asyncio
+import contextlib
 import contextvars
 import datetime
 import itertools
@@ -21,12 +23,14 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
+import aiohttp.web
 import attrs
 import jsonpatch
 from kmock import KubernetesEmulator, KubernetesError, ResourceInfo, resource
 from kmock._internal import dicts, enums, k8s_dicts, parsing, rendering
 
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, PLURAL
+from samu_operator.sim.faults import Faults
 
 VERBS = {"get", "list", "watch", "create", "patch", "update", "delete"}
 
@@ -76,6 +80,29 @@ def _parse_path(path: str) -> parsing.ParsedPath:
 
 # kmock's request parser looks this function up at call time (pinned kmock==0.8).
 parsing.parse_path = _parse_path
+
+
+def _status(code: int, reason: str, message: str) -> dict[str, Any]:
+    """A Kubernetes Status object, as the API server answers an error."""
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+
+
+def _bookmark(request: rendering.Request, version: str) -> dict[str, Any]:
+    """A BOOKMARK event: only the resourceVersion the stream has reached."""
+    res = request.resource
+    api_version = f"{res.group}/{res.version}".lstrip("/") if res is not None else "v1"
+    return {
+        "type": "BOOKMARK",
+        "object": {"apiVersion": api_version, "metadata": {"resourceVersion": version}},
+    }
 
 
 def now_rfc3339() -> str:
@@ -136,6 +163,11 @@ class SamuEmulator(KubernetesEmulator):
 
     _versions: Iterable[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
     _last_version: int = attrs.field(default=0, init=False)
+    #: What to inject (``sim.faults``); set before or while serving. Nothing by default.
+    faults: Faults = attrs.field(factory=Faults)
+    #: A BOOKMARK on a watch stream after this many seconds without events, as the API
+    #: server sends them (every minute or so) to clients that allow them; None: never.
+    bookmark_seconds: float | None = None
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -207,9 +239,44 @@ class SamuEmulator(KubernetesEmulator):
     async def _handle(self, request: rendering.Request) -> Any:
         token = _serving.set(request)  # aiohttp serves each request in its own task
         try:
-            return await self._handle_in_flight(request)
+            fault = None
+            if request.resource is not None and request.action != enums.action.WATCH:
+                fault = self.faults.request_fault(str(request.method.value).upper())
+            if fault is None:
+                return await self._handle_in_flight(request)
+            return await self._faulty(fault, request)
         finally:
             _serving.reset(token)
+
+    async def _faulty(self, fault: str, request: rendering.Request) -> Any:
+        """Serve ``request`` with the injected ``fault`` (see ``sim.faults``)."""
+        if fault == "latency":
+            await asyncio.sleep(self.faults.delay())
+            return await self._handle_in_flight(request)
+        if fault == "reset":
+            if request.action in (enums.action.CREATE, enums.action.UPDATE, enums.action.DELETE):
+                await self._handle_in_flight(request)  # applied: only the answer is lost
+            transport = request._raw_request.transport if request._raw_request else None
+            if transport is not None:
+                transport.abort()
+            return aiohttp.web.Response(status=500)  # written to a closed connection: lost
+        if fault == "429":
+            seconds = self.faults.retry_after
+            body = _status(429, "TooManyRequests", "injected: too many requests, retry later")
+            body["details"] = {"retryAfterSeconds": seconds}
+            return aiohttp.web.json_response(
+                body, status=429, headers={"Retry-After": str(seconds)}
+            )
+        if fault == "409":
+            # A concurrent creator won the race: the object exists (as this client wanted it)
+            # and the answer is AlreadyExists, never a conflict the client cannot resolve.
+            with contextlib.suppress(KubernetesError):
+                await self._handle_in_flight(request)
+            message = "injected: the object already exists (created concurrently)"
+            return aiohttp.web.json_response(_status(409, "AlreadyExists", message), status=409)
+        code = self.faults.server_error()
+        reason = "ServiceUnavailable" if code == 503 else "InternalError"
+        return aiohttp.web.json_response(_status(code, reason, "injected"), status=code)
 
     async def _handle_in_flight(self, request: rendering.Request) -> Any:
         if request.resource is not None:
@@ -272,6 +339,45 @@ class SamuEmulator(KubernetesEmulator):
         return payload
 
     async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[Any]:
+        """The stream of ``_watch_events``, ended or silenced when a watch fault says so."""
+        fault = self.faults.watch_fault()
+        events = self._watch_events(request)
+        loop = asyncio.get_running_loop()
+        deadline = None if fault is None else loop.time() + fault[1]
+        bookmarks = self.bookmark_seconds if request.params.get("allowWatchBookmarks") else None
+        version = request.params.get("resourceVersion", "")
+        pending: asyncio.Task[Any] | None = None
+        try:
+            while True:
+                pending = pending or asyncio.ensure_future(anext(events))
+                wait = [t - loop.time() for t in (deadline,) if t is not None]
+                wait += [bookmarks] if bookmarks is not None else []
+                done, _ = await asyncio.wait({pending}, timeout=min(wait, default=None))
+                if deadline is not None and loop.time() >= deadline:
+                    break
+                if not done:
+                    yield _bookmark(request, version)
+                    continue
+                try:
+                    event = pending.result()
+                except StopAsyncIteration:
+                    return
+                pending = None
+                if isinstance(event, dict):
+                    meta = (event.get("object") or {}).get("metadata") or {}
+                    version = str(meta.get("resourceVersion", version))
+                yield event
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(BaseException):  # cancelled, or the stream's own end
+                    await pending
+            await events.aclose()
+        assert fault is not None
+        if fault[0] == "watch-silent":
+            await asyncio.Event().wait()  # open, silent, until the client gives up on it
+
+    async def _watch_events(self, request: rendering.Request) -> AsyncIterator[Any]:
         """Filtered by label selector; a watch from a list's resourceVersion does not replay
         what the list already returned (kmock re-sends every object as ADDED: Kopf would then
         act on a stale copy and its finalizer patch would fail its resourceVersion test)."""
