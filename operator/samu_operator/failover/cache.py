@@ -6,6 +6,7 @@ The cache is written through with what each of our own writes returns, and never
 to an older resourceVersion, so a late watch echo cannot make it plan twice from stale labels.
 """
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from samu_operator.core.failover import World, pod_health, zone_pod
 from samu_operator.core.meta import namespace_of
 
 Body = dict[str, Any]
+RESYNC_ENV = "SAMU_FAILOVER_RESYNC_SECONDS"
 
 
 def _rv(body: Mapping[str, Any]) -> int | None:
@@ -54,7 +56,8 @@ class FailoverCache:
     pods: dict[str, dict[str, Body]] = field(default_factory=dict)  # tenant -> pod -> body
     nodes: dict[str, Body] = field(default_factory=dict)
     tenants: dict[str, Body] = field(default_factory=dict)
-    resync_every: float = 15.0
+    #: Seconds between fresh lists of a tenant's pods and of the nodes (missed events).
+    resync_every: float = field(default_factory=lambda: float(os.environ.get(RESYNC_ENV, "15")))
     _synced: dict[str, float] = field(default_factory=dict)  # tenant -> last full pod list
     _nodes_synced: float | None = None  # when the nodes were last listed
     _guard: threading.Lock = field(default_factory=threading.Lock)

@@ -5,6 +5,7 @@ Thin: what to create is ``core.desired``, what counts as drift ``core.drift``, t
 runs them in its thread pool, where the official (sync) Kubernetes client lives.
 """
 
+import asyncio
 import contextlib
 import os
 import time
@@ -175,6 +176,41 @@ def recheck(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
     # A problem is already reported in status and as an Event; the next tick tries again.
     with contextlib.suppress(kopf.TemporaryError, kopf.PermanentError):
         reconcile(body, fresh=False, prune=False, drift=True, logger=logger, **_indexes(kwargs))
+
+
+#: Seconds a spec generation may stay unobserved before the catch-up timer reconciles it.
+CATCH_UP_ENV = "SAMU_OPERATOR_CATCH_UP_SECONDS"
+_unobserved_since: dict[tuple[str, int], float] = {}
+
+
+def catch_up_seconds() -> float:
+    return float(os.environ.get(CATCH_UP_ENV, "10"))
+
+
+@kopf.timer(*TENANTS, interval=catch_up_seconds() / 2, initial_delay=catch_up_seconds() / 2)
+async def catch_up(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
+    """Reconcile a tenant whose spec generation stays unobserved for ``catch_up_seconds``.
+
+    Kopf can lose a creation or a spec change for good: when the answer to its finalizer
+    patch is lost and its retry fails its own resourceVersion test, it waits for an event
+    of that tenant, and none may come (the tenant stays without objects and status until the
+    next re-check, a minute later). Cheap when nothing is missed: one comparison per tick.
+    """
+    meta, status = body.get("metadata") or {}, body.get("status") or {}
+    name, generation = meta["name"], int(meta.get("generation") or 0)
+    if meta.get("deletionTimestamp") or status.get("observedGeneration") == generation:
+        _unobserved_since.pop((name, generation), None)
+        return
+    now = time.monotonic()
+    since = _unobserved_since.setdefault((name, generation), now)
+    if now - since < catch_up_seconds():
+        return
+    logger.warning(f"generation {generation} of {name} not reconciled yet: reconciling it now")
+    _unobserved_since.pop((name, generation), None)
+    with contextlib.suppress(kopf.TemporaryError, kopf.PermanentError):  # the next tick retries
+        await asyncio.to_thread(
+            reconcile, dict(body), fresh=False, prune=False, logger=logger, **_indexes(kwargs)
+        )
 
 
 @kopf.on.delete(*TENANTS)

@@ -220,6 +220,7 @@ async def run_drill(
         raise ValueError(f"--kill-zone {kill}: not one of --zones {','.join(zones)}")
     os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
     faults = Faults(rate=chaos, seed=seed)
+    inactivity = os.environ.get(WATCH_INACTIVITY_ENV)
     if chaos:
         # Silent watches are part of the chaos: bookmarks every half second from the
         # emulator, and the operator takes a stream quiet for 2 s for dead.
@@ -301,6 +302,10 @@ async def run_drill(
                 await asyncio.to_thread(inspect, cluster.url)
         finally:
             await op.stop()
+            if inactivity is None:
+                os.environ.pop(WATCH_INACTIVITY_ENV, None)
+            else:
+                os.environ[WATCH_INACTIVITY_ENV] = inactivity
     seconds = [done[n] for n in affected if n in done]
     pct = {
         "p50": percentile(seconds, 50),

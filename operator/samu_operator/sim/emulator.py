@@ -168,6 +168,7 @@ class SamuEmulator(KubernetesEmulator):
     #: A BOOKMARK on a watch stream after this many seconds without events, as the API
     #: server sends them (every minute or so) to clients that allow them; None: never.
     bookmark_seconds: float | None = None
+    _silenced: int = attrs.field(default=0, init=False)  # see silence_watches()
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -241,7 +242,8 @@ class SamuEmulator(KubernetesEmulator):
         try:
             fault = None
             if request.resource is not None and request.action != enums.action.WATCH:
-                fault = self.faults.request_fault(str(request.method.value).upper())
+                method = str(request.method.value).upper()
+                fault = self.faults.request_fault(method, request.url.path)
             if fault is None:
                 return await self._handle_in_flight(request)
             return await self._faulty(fault, request)
@@ -347,13 +349,14 @@ class SamuEmulator(KubernetesEmulator):
         bookmarks = self.bookmark_seconds if request.params.get("allowWatchBookmarks") else None
         version = request.params.get("resourceVersion", "")
         pending: asyncio.Task[Any] | None = None
+        silenced = self._silenced
         try:
-            while True:
+            while silenced == self._silenced:
                 pending = pending or asyncio.ensure_future(anext(events))
                 wait = [t - loop.time() for t in (deadline,) if t is not None]
                 wait += [bookmarks] if bookmarks is not None else []
                 done, _ = await asyncio.wait({pending}, timeout=min(wait, default=None))
-                if deadline is not None and loop.time() >= deadline:
+                if (deadline is not None and loop.time() >= deadline) or silenced != self._silenced:
                     break
                 if not done:
                     yield _bookmark(request, version)
@@ -373,9 +376,13 @@ class SamuEmulator(KubernetesEmulator):
                 with contextlib.suppress(BaseException):  # cancelled, or the stream's own end
                     await pending
             await events.aclose()
-        assert fault is not None
-        if fault[0] == "watch-silent":
+        if silenced != self._silenced or (fault is not None and fault[0] == "watch-silent"):
             await asyncio.Event().wait()  # open, silent, until the client gives up on it
+
+    def silence_watches(self) -> None:
+        """Every watch stream open now goes silent: open, but no event any more (new
+        streams are not affected). What a watcher meets when its stream dies quietly."""
+        self._silenced += 1
 
     async def _watch_events(self, request: rendering.Request) -> AsyncIterator[Any]:
         """Filtered by label selector; a watch from a list's resourceVersion does not replay

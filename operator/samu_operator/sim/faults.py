@@ -24,6 +24,7 @@ The decisions are pure draws from a seeded generator; ``counts`` says what was i
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 REQUEST_KINDS = ("5xx", "409", "429", "latency", "reset")
@@ -45,6 +46,9 @@ class Faults:
     latency: tuple[float, float] = (0.05, 0.5)
     retry_after: int = 1
     watch_seconds: float = 3.0
+    #: Only requests this accepts, (method, path) -> bool, meet a request fault; None: all.
+    only: Callable[[str, str], bool] | None = None
+    limit: int | None = None  # at most this many request faults in all; None: no limit
     counts: Counter[str] = field(default_factory=Counter)
     _rng: random.Random = field(init=False, repr=False)
 
@@ -72,9 +76,13 @@ class Faults:
         kinds = frozenset(k.strip() for k in kinds_text.split(",") if k.strip()) or frozenset(KINDS)
         return cls(rate=rate, kinds=kinds, seed=seed)
 
-    def request_fault(self, method: str) -> str | None:
+    def request_fault(self, method: str, path: str = "") -> str | None:
         """The fault for one (non-watch) request, or None. A 409 only meets a create."""
-        if self.rate <= 0 or self._rng.random() >= self.rate:
+        if self.rate <= 0 or (self.only is not None and not self.only(method, path)):
+            return None
+        if self.limit is not None and sum(self.counts[k] for k in REQUEST_KINDS) >= self.limit:
+            return None
+        if self._rng.random() >= self.rate:
             return None
         kinds = [k for k in REQUEST_KINDS if k in self.kinds and (k != "409" or method == "POST")]
         if not kinds:

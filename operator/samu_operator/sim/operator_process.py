@@ -21,13 +21,21 @@ from samu_operator import kube
 class OperatorProcess:
     """``start()``; ``await stop()`` returns True when the operator exited by itself."""
 
-    def __init__(self, url: str, *, log: Path | None = None, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        log: Path | None = None,
+        verbose: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.url, self.log_path, self.verbose = url, log, verbose
+        self.env = dict(env or {})  # on top of this process's environment
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[str] | None = None
 
     def start(self) -> None:
-        env = dict(os.environ)
+        env = dict(os.environ) | self.env
         env[kube.SERVER_ENV] = self.url
         env.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
         cmd = [sys.executable, "-m", "kopf", "run", "--standalone", "--all-namespaces"]
