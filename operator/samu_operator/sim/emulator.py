@@ -13,8 +13,6 @@ collector (the operator deletes its children itself), controllers (``kubelet.py`
 StatefulSet controller and the kubelet), server-side defaults, field selectors, PUT.
 """
 
-import asyncio
-import contextlib
 import contextvars
 import datetime
 import itertools
@@ -23,7 +21,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
-import aiohttp.web
 import attrs
 import jsonpatch
 from kmock import KubernetesEmulator, KubernetesError, ResourceInfo, resource
@@ -31,6 +28,8 @@ from kmock._internal import dicts, enums, k8s_dicts, parsing, rendering
 
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, PLURAL
 from samu_operator.sim.faults import Faults
+from samu_operator.sim.faulty import FaultyApi
+from samu_operator.sim.selectors import parse_selector, selector_matches
 
 VERBS = {"get", "list", "watch", "create", "patch", "update", "delete"}
 
@@ -82,83 +81,12 @@ def _parse_path(path: str) -> parsing.ParsedPath:
 parsing.parse_path = _parse_path
 
 
-def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    """A Kubernetes Status object, as the API server answers an error."""
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-
-
-def _bookmark(request: rendering.Request, version: str) -> dict[str, Any]:
-    """A BOOKMARK event: only the resourceVersion the stream has reached."""
-    res = request.resource
-    api_version = f"{res.group}/{res.version}".lstrip("/") if res is not None else "v1"
-    return {
-        "type": "BOOKMARK",
-        "object": {"apiVersion": api_version, "metadata": {"resourceVersion": version}},
-    }
-
-
 def now_rfc3339() -> str:
     return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_selector(text: str) -> list[tuple[str, str, frozenset[str]]]:
-    """``a=b,c!=d,e,!f,g in (x,y),h notin (z)`` -> (key, operator, values) terms."""
-    terms, depth, start = [], 0, 0
-    parts: list[str] = []
-    for i, ch in enumerate(text):
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    for part in (p.strip() for p in parts):
-        if not part:
-            continue
-        if " notin " in part or " in " in part:
-            op = "notin" if " notin " in part else "in"
-            key, values = part.split(f" {op} ", 1)
-            items = frozenset(v.strip() for v in values.strip().strip("()").split(","))
-            terms.append((key.strip(), op, items))
-        elif "!=" in part:
-            key, value = part.split("!=", 1)
-            terms.append((key.strip(), "notin", frozenset([value.strip()])))
-        elif "=" in part:
-            key, value = part.replace("==", "=").split("=", 1)
-            terms.append((key.strip(), "in", frozenset([value.strip()])))
-        elif part.startswith("!"):
-            terms.append((part[1:].strip(), "!exists", frozenset()))
-        else:
-            terms.append((part, "exists", frozenset()))
-    return terms
-
-
-def selector_matches(
-    obj: Mapping[str, Any], terms: Iterable[tuple[str, str, frozenset[str]]]
-) -> bool:
-    found = (obj.get("metadata") or {}).get("labels") or {}
-    for key, op, values in terms:
-        if op == "in":
-            ok = found.get(key) in values
-        elif op == "notin":
-            ok = found.get(key) not in values
-        else:
-            ok = (key in found) == (op == "exists")
-        if not ok:
-            return False
-    return True
-
-
 @attrs.define(kw_only=True)
-class SamuEmulator(KubernetesEmulator):
+class SamuEmulator(FaultyApi, KubernetesEmulator):
     """The emulated API server of the tests, the benchmark and the drill (one per loop)."""
 
     _versions: Iterable[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
@@ -250,36 +178,6 @@ class SamuEmulator(KubernetesEmulator):
         finally:
             _serving.reset(token)
 
-    async def _faulty(self, fault: str, request: rendering.Request) -> Any:
-        """Serve ``request`` with the injected ``fault`` (see ``sim.faults``)."""
-        if fault == "latency":
-            await asyncio.sleep(self.faults.delay())
-            return await self._handle_in_flight(request)
-        if fault == "reset":
-            if request.action in (enums.action.CREATE, enums.action.UPDATE, enums.action.DELETE):
-                await self._handle_in_flight(request)  # applied: only the answer is lost
-            transport = request._raw_request.transport if request._raw_request else None
-            if transport is not None:
-                transport.abort()
-            return aiohttp.web.Response(status=500)  # written to a closed connection: lost
-        if fault == "429":
-            seconds = self.faults.retry_after
-            body = _status(429, "TooManyRequests", "injected: too many requests, retry later")
-            body["details"] = {"retryAfterSeconds": seconds}
-            return aiohttp.web.json_response(
-                body, status=429, headers={"Retry-After": str(seconds)}
-            )
-        if fault == "409":
-            # A concurrent creator won the race: the object exists (as this client wanted it)
-            # and the answer is AlreadyExists, never a conflict the client cannot resolve.
-            with contextlib.suppress(KubernetesError):
-                await self._handle_in_flight(request)
-            message = "injected: the object already exists (created concurrently)"
-            return aiohttp.web.json_response(_status(409, "AlreadyExists", message), status=409)
-        code = self.faults.server_error()
-        reason = "ServiceUnavailable" if code == 503 else "InternalError"
-        return aiohttp.web.json_response(_status(code, reason, "injected"), status=code)
-
     async def _handle_in_flight(self, request: rendering.Request) -> Any:
         if request.resource is not None:
             async with self._lock:
@@ -340,50 +238,6 @@ class SamuEmulator(KubernetesEmulator):
         payload["metadata"]["resourceVersion"] = str(self._last_version)
         return payload
 
-    async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[Any]:
-        """The stream of ``_watch_events``, ended or silenced when a watch fault says so."""
-        fault = self.faults.watch_fault()
-        events = self._watch_events(request)
-        loop = asyncio.get_running_loop()
-        deadline = None if fault is None else loop.time() + fault[1]
-        bookmarks = self.bookmark_seconds if request.params.get("allowWatchBookmarks") else None
-        version = request.params.get("resourceVersion", "")
-        pending: asyncio.Task[Any] | None = None
-        silenced = self._silenced
-        try:
-            while silenced == self._silenced:
-                pending = pending or asyncio.ensure_future(anext(events))
-                wait = [t - loop.time() for t in (deadline,) if t is not None]
-                wait += [bookmarks] if bookmarks is not None else []
-                done, _ = await asyncio.wait({pending}, timeout=min(wait, default=None))
-                if (deadline is not None and loop.time() >= deadline) or silenced != self._silenced:
-                    break
-                if not done:
-                    yield _bookmark(request, version)
-                    continue
-                try:
-                    event = pending.result()
-                except StopAsyncIteration:
-                    return
-                pending = None
-                if isinstance(event, dict):
-                    meta = (event.get("object") or {}).get("metadata") or {}
-                    version = str(meta.get("resourceVersion", version))
-                yield event
-        finally:
-            if pending is not None:
-                pending.cancel()
-                with contextlib.suppress(BaseException):  # cancelled, or the stream's own end
-                    await pending
-            await events.aclose()
-        if silenced != self._silenced or (fault is not None and fault[0] == "watch-silent"):
-            await asyncio.Event().wait()  # open, silent, until the client gives up on it
-
-    def silence_watches(self) -> None:
-        """Every watch stream open now goes silent: open, but no event any more (new
-        streams are not affected). What a watcher meets when its stream dies quietly."""
-        self._silenced += 1
-
     async def _watch_events(self, request: rendering.Request) -> AsyncIterator[Any]:
         """Filtered by label selector; a watch from a list's resourceVersion does not replay
         what the list already returned (kmock re-sends every object as ADDED: Kopf would then
@@ -391,7 +245,7 @@ class SamuEmulator(KubernetesEmulator):
         terms = parse_selector(request.params.get("labelSelector", ""))
         since = request.params.get("resourceVersion", "")
         since_version = int(since) if since.isdigit() else 0
-        async for event in super()._serve_watch(request):
+        async for event in KubernetesEmulator._serve_watch(self, request):
             if not isinstance(event, dict):
                 yield event
                 continue
