@@ -34,6 +34,10 @@ log = logging.getLogger("samu_operator.failover")
 MAX_CONFLICTS = 3
 
 
+def _version(body: Mapping[str, Any] | None) -> str | None:
+    return ((body or {}).get("metadata") or {}).get("resourceVersion")
+
+
 @dataclass
 class Outcome:
     """What one evaluation did (returned for tests and the drill)."""
@@ -143,6 +147,7 @@ class FailoverEngine(FailoverWriter):
         conflicts = 0
         try:
             while True:
+                version = _version(self._tenant(tenant))
                 try:
                     outcome = self._evaluate(
                         tenant, received if received is not None else self.clock()
@@ -153,8 +158,9 @@ class FailoverEngine(FailoverWriter):
                 except Conflict as exc:
                     conflicts += 1
                     log.info("failover of %s: %s; deciding again", tenant, exc)
-                    if conflicts <= MAX_CONFLICTS:
-                        continue  # the cache holds the fresh tenant now
+                    if _version(self._tenant(tenant)) != version and conflicts <= MAX_CONFLICTS:
+                        continue  # the change is in the cache already: decide again now
+                    # else its watch event is on its way, and submits a new decision
                 except kube.KubeError as exc:
                     log.warning(
                         "failover of %s: API error %s; retried on the next event", tenant, exc

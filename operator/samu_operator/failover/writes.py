@@ -38,7 +38,7 @@ class Halted(Exception):
 
 class Conflict(kube.KubeError):
     """The commit's compare-and-swap failed: the tenant changed since this engine read it.
-    The fresh tenant is in the cache when this is raised: decide again from it."""
+    The change's watch event brings the fresh tenant (and a new decision)."""
 
 
 @dataclass
@@ -103,10 +103,21 @@ class FailoverWriter(FailoverCache):
         """Compare-and-swap of status.epoch: fails (422) if another writer moved it first.
 
         The first election has no epoch to compare: the tenant's resourceVersion stands in for
-        it, so that the commit applies only to the tenant as this engine last saw it. Without
-        it, a cache that has not yet seen the onboarding part's first status would replace
-        that whole status (``add /status``), and two replicas could both elect a zone.
+        it, so that the commit applies only to the tenant as it was read. Without it, a cache
+        that has not yet seen the onboarding part's first status would replace that whole
+        status (``add /status``), and two replicas could both elect a zone. The tenant is
+        read just before: during an onboarding the cached copy is nearly always behind (Kopf
+        delivers a tenant's events after its creation handler), and a test against it fails.
         """
+        ref = kube.Ref(kube.TENANT_API, KIND, None, tenant)
+        if "epoch" not in (body.get("status") or {}):
+            fresh = client.get(ref)
+            if fresh is None:
+                return  # deleted meanwhile
+            self._store_tenant(fresh)
+            if "epoch" in (fresh.get("status") or {}):
+                raise Conflict(409, f"{tenant} has an elected PBX already")
+            body = fresh
         status = body.get("status")
         version = (body.get("metadata") or {}).get("resourceVersion")
         ops: list[dict[str, Any]] = []
@@ -122,7 +133,6 @@ class FailoverWriter(FailoverCache):
             value = {k: v for k, v in record.items() if k != "_signal"}
             value["seconds"] = round(max(0.0, self.clock() - record["_signal"]), 3)
             ops.append({"op": "add", "path": "/status/lastFailover", "value": value})
-        ref = kube.Ref(kube.TENANT_API, KIND, None, tenant)
         try:
             result = client._call(  # the shared client has merge patches only; this one tests
                 "PATCH", ref.path("status"), body=ops, content_type="application/json-patch+json"
@@ -130,9 +140,6 @@ class FailoverWriter(FailoverCache):
         except kube.KubeError as exc:
             if exc.status not in (409, 422):
                 raise
-            fresh = client.get(ref)
-            if fresh is not None:
-                self._store_tenant(fresh)
             raise Conflict(
                 exc.status, f"{tenant} changed since it was read: {exc.message}"
             ) from exc
