@@ -129,12 +129,14 @@ class OperatorInThread:
         self.stop_flag = threading.Event()
         self.ready_flag = threading.Event()
         self.thread: threading.Thread | None = None
+        self._server_env: str | None = None
 
     def start(self) -> None:
         import kopf
 
         import samu_operator.handlers  # noqa: F401  (registers the handlers)
 
+        self._server_env = os.environ.get(kube.SERVER_ENV)
         os.environ[kube.SERVER_ENV] = self.url
         kube.reset_shared()
 
@@ -159,6 +161,10 @@ class OperatorInThread:
         self.stop_flag.set()
         if self.thread is not None:
             await asyncio.to_thread(self.thread.join, 30)
+        if self._server_env is None:  # the emulator is going: no one else is pointed at it
+            os.environ.pop(kube.SERVER_ENV, None)
+        else:
+            os.environ[kube.SERVER_ENV] = self._server_env
 
 
 def _selected(emulator: Any, tenant: str) -> tuple[str | None, int]:
