@@ -67,7 +67,7 @@ class OperatorThread:
             await asyncio.to_thread(runner.__exit__, None, None, None)
             # Not left behind for later tests (their subprocesses inherit the environment,
             # and an emulator that is gone costs every request its retries).
-            if self._server_env is None:
+            if self._server_env in (None, self.url):
                 os.environ.pop(kube.SERVER_ENV, None)
             else:
                 os.environ[kube.SERVER_ENV] = self._server_env

@@ -161,7 +161,10 @@ class OperatorInThread:
         self.stop_flag.set()
         if self.thread is not None:
             await asyncio.to_thread(self.thread.join, 30)
-        if self._server_env is None:  # the emulator is going: no one else is pointed at it
+        if self._server_env in (
+            None,
+            self.url,
+        ):  # the emulator is going: no one else is pointed at it
             os.environ.pop(kube.SERVER_ENV, None)
         else:
             os.environ[kube.SERVER_ENV] = self._server_env
