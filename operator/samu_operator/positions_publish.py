@@ -29,13 +29,31 @@ def secret_value(secret: Mapping[str, Any] | None, key: str) -> str | None:
     return str(value) if value is not None else None
 
 
-def publish(kube: Kube, tenant: SamuTenant, uid: str | None) -> Applied:
-    """Apply the derived Secrets; nothing when the key Secret is not there (yet)."""
-    ref = Ref("v1", "Secret", namespace_of(tenant.name), positions.KEY_SECRET)
-    key = secret_value(kube.get(ref), positions.KEY_FIELD)
+def publish(
+    kube: Kube, tenant: SamuTenant, uid: str | None, created_key: Mapping[str, Any] | None = None
+) -> Applied:
+    """Apply the derived Secrets; nothing when the key Secret is not there (yet).
+
+    ``created_key``: the key Secret this reconciliation has just created (so the key is the
+    one it wrote, and the derived Secrets cannot exist yet): no read is needed.
+    """
+    if created_key is not None:
+        key = secret_value(created_key, positions.KEY_FIELD)
+    else:
+        ref = Ref("v1", "Secret", namespace_of(tenant.name), positions.KEY_SECRET)
+        key = secret_value(kube.get(ref), positions.KEY_FIELD)
     if key is None:
         return Applied()
-    return apply_all(kube, position_secrets(tenant, key, uid))
+    return apply_all(kube, position_secrets(tenant, key, uid), fresh=created_key is not None)
+
+
+def created_key_secret(desired: list[dict[str, Any]], created: list[str]) -> dict[str, Any] | None:
+    """The key Secret among ``desired`` if ``created`` (``Applied.created``) names it."""
+    for obj in desired:
+        meta = obj["metadata"]
+        if obj["kind"] == "Secret" and meta["name"] == positions.KEY_SECRET:
+            return obj if f"Secret {meta['namespace']}/{meta['name']}" in created else None
+    return None
 
 
 def teardown_refs(tenant: str) -> list[dict[str, Any]]:

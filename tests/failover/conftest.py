@@ -11,6 +11,7 @@ os.environ.setdefault("SAMU_OPERATOR_RECHECK_SECONDS", "2")
 os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
 os.environ.setdefault("SAMU_FAILOVER_RECHECK_SECONDS", "1")
 os.environ.setdefault("SAMU_OPERATOR_PEERING_LIFETIME", "3")
+os.environ.setdefault("SAMU_OPERATOR_CATCH_UP_SECONDS", "4")
 
 from samu_operator.core import labels
 from samu_operator.core.desired import ACTIVE_SERVICE

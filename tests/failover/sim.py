@@ -2,7 +2,10 @@
 
 Used by the property test: it applies the planned writes one at a time and lets the test
 check invariants after each single write, as the emulator history does in the e2e tests.
-Health is judged here independently of core.failover, so a wrong core rule is caught.
+Health is judged here independently of core.failover, and which pods the active Service
+selects independently of core.fencing (the label names, the selector a Service pointed at an
+epoch carries, and the matching are this module's own, as the API server would apply them),
+so a wrong core rule is caught rather than shared by the oracle.
 """
 
 from dataclasses import dataclass, field
@@ -19,21 +22,21 @@ from samu_operator.core.failover import (
     decide,
 )
 from samu_operator.core.fencing import (
-    EPOCH_LABEL,
-    FENCED_AT_ANNOTATION,
-    ROLE_LABEL,
     LabelWrite,
     ServiceWrite,
     StatusWrite,
     Step,
-    active_selector,
     converge_plan,
-    matches,
     promotion_plan,
     switchover_settled,
 )
 
+# The contract, written out here rather than imported (docs/failover.md): the active Service
+# selects the tenant's pod labelled role=active with the epoch the Service was pointed at.
 TENANT = ("samu-platform.io/tenant", "samu-30")
+ROLE_LABEL = "samu-platform.io/role"
+EPOCH_LABEL = "samu-platform.io/epoch"
+FENCED_AT_ANNOTATION = "samu-platform.io/fenced-at"
 
 
 @dataclass
@@ -73,6 +76,7 @@ class Sim:
     service_epoch: int | None = None
     promotions: list[Promotion] = field(default_factory=list)
     max_selected: int = 0
+    crashed: bool = False  # the last reconcile died mid-promotion (``crash_after``)
     generation: int = 0
 
     def __post_init__(self) -> None:
@@ -91,10 +95,19 @@ class Sim:
         return pod is not None and pod.ready and self.node_up[zone] and zone not in self.maintenance
 
     def selected(self) -> list[str]:
+        """The pods the active Service selects, as the API server matches a selector."""
         if self.service_epoch is None:
             return []
-        selector = active_selector(TENANT, self.service_epoch)
-        return [p.name for p in self.pods.values() if matches(p.labels, selector)]
+        selector = {
+            TENANT[0]: TENANT[1],
+            ROLE_LABEL: "active",
+            EPOCH_LABEL: str(self.service_epoch),
+        }
+        return [
+            p.name
+            for p in self.pods.values()
+            if all(key in p.labels and p.labels[key] == value for key, value in selector.items())
+        ]
 
     def check(self) -> None:
         """The safety invariants, after every single write."""
@@ -156,6 +169,7 @@ class Sim:
         self.check()
 
     def reconcile(self, crash_after: int | None = None) -> Decision:
+        self.crashed = False
         policy = Policy(self.zones, self.min_interval)
         state = self.state()
         world = self.facts()
@@ -166,6 +180,9 @@ class Sim:
             steps = promotion_plan(state, world, decision, self.now)
         for i, step in enumerate(steps):
             if crash_after is not None and i >= crash_after:
+                if self.epoch == state.epoch:
+                    self.promotions.pop()  # died before its commit: no promotion happened
+                self.crashed = True
                 return decision  # the operator died mid-promotion
             self.apply(step)
         if switchover_settled(state, decision):

@@ -1,17 +1,22 @@
-"""Property test of decision + fencing over random event sequences (10,000 cases).
+"""Property test of decision + fencing over random event sequences (10,000 cases; fewer
+with ``SAMU_PROPERTY_EXAMPLES``, e.g. for a mutation-testing run).
 
 After every single write: never two pods selected by the active Service, never two pods
 carrying the current epoch as active. Per promotion: the epoch strictly increases, the target
 is healthy, anti-flapping holds. After a full reconcile: a lost active is replaced whenever
-a healthy PBX exists and the rules allow it (so a do-nothing operator fails too).
+a healthy PBX exists and the rules allow it (so a do-nothing operator fails too), and a
+healthy active is the one pod the Service selects (so a Service left on an old epoch fails).
 """
+
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from samu_operator.core.failover import Action, Reason
-from samu_operator.core.fencing import EPOCH_LABEL, ROLE_LABEL
-from tests.failover.sim import Sim
+from tests.failover.sim import EPOCH_LABEL, ROLE_LABEL, Sim
+
+EXAMPLES = int(os.environ.get("SAMU_PROPERTY_EXAMPLES", "10000"))
 
 ZONES = ("a", "b", "c")
 # Every possible event, listed once: drawing an index into this table keeps Hypothesis's
@@ -62,7 +67,7 @@ def active_ok(sim: Sim) -> bool:
 
 
 @settings(
-    max_examples=10_000,
+    max_examples=EXAMPLES,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
@@ -78,20 +83,26 @@ def test_random_event_sequences_keep_the_invariants(event_ids, min_interval, two
         sim.pods[z].ready = True
     sim.reconcile()
     assert active_ok(sim), "initial election must pick a ready PBX"
+    armed: int | None = None  # a crash waits for the next reconcile that promotes
     for ev in (EVENTS[i] for i in event_ids):
         if ev[0] in ("ready", "node", "maint", "stale", "delete") and ev[1] not in sim.zones:
             continue
         crash = play(sim, ev)
+        armed = crash if crash is not None else armed
         before = len(sim.promotions)
         was_ok = active_ok(sim)
         pending_switch = sim.switchover_to
         active_before = sim.active_zone
-        decision = sim.reconcile(crash_after=crash)
-        if crash is not None:
+        decision = sim.reconcile(crash_after=armed)
+        if sim.crashed:
+            armed = None  # the operator died mid-promotion; the next reconcile resumes
             continue
         if was_ok and pending_switch in (None, active_before):
             assert len(sim.promotions) == before, "a healthy active must be kept"
         healthy_any = any(sim.healthy(z) for z in sim.zones)
+        if active_ok(sim):
+            active_pod = sim.pods[sim.active_zone].name
+            assert sim.selected() == [active_pod], f"the Service selects {sim.selected()}"
         if not active_ok(sim):
             assert decision.action in (Action.HOLD, Action.NONE) or not healthy_any, decision
             if decision.action == Action.NONE:

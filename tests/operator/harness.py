@@ -52,8 +52,10 @@ class OperatorThread:
     def __init__(self, url: str) -> None:
         self.url = url
         self.runner: KopfRunner | None = None
+        self._server_env: str | None = None
 
     def start(self) -> None:
+        self._server_env = os.environ.get(kube.SERVER_ENV)
         os.environ[kube.SERVER_ENV] = self.url
         kube.reset_shared()
         self.runner = KopfRunner(KOPF_ARGS, timeout=60)
@@ -63,6 +65,12 @@ class OperatorThread:
         if self.runner is not None:
             runner, self.runner = self.runner, None
             await asyncio.to_thread(runner.__exit__, None, None, None)
+            # Not left behind for later tests (their subprocesses inherit the environment,
+            # and an emulator that is gone costs every request its retries).
+            if self._server_env in (None, self.url):
+                os.environ.pop(kube.SERVER_ENV, None)
+            else:
+                os.environ[kube.SERVER_ENV] = self._server_env
 
     @property
     def output(self) -> str:

@@ -38,11 +38,15 @@ async def test_status_through_onboarding_failover_and_dropped_calls(
     assert code == 0 and "no SamuTenant yet" in out
 
     await apply(cluster, tenant_doc("30"))
-    await wait_for(
-        lambda: (tenant(cluster, "samu-30").get("status") or {}).get("phase") == "Ready",
-        60,
-        "samu-30 Ready",
-    )
+
+    def elected_and_ready() -> bool:
+        # The election's writes land one by one (epoch, then the pods' role labels, which
+        # the status then reports): wait for the last of them.
+        st = tenant(cluster, "samu-30").get("status") or {}
+        roles = {p.get("zone"): p.get("role") for p in st.get("pbx") or []}
+        return st.get("phase") == "Ready" and roles.get(st.get("activeZone")) == "active"
+
+    await wait_for(elected_and_ready, 60, "samu-30 Ready with its active PBX")
     code, out, _ = await _status(capsys, cluster.url, "samu-30", "-o", "json")
     assert code == 0
     [row] = json.loads(out)

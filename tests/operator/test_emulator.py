@@ -7,8 +7,8 @@ import aiohttp
 import pytest
 
 from samu_operator.kube import Kube, KubeError, Ref, make_api_client
-from samu_operator.sim.emulator import parse_selector, selector_matches
 from samu_operator.sim.kubelet import EmulatedCluster
+from samu_operator.sim.selectors import parse_selector, selector_matches
 
 CM = {
     "apiVersion": "v1",

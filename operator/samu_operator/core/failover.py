@@ -22,10 +22,8 @@ Rules, in the order they apply:
   to a ready target at once; an impossible target is refused, never half-done.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-
-ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
 class Action(StrEnum):
@@ -126,7 +124,6 @@ class Decision:
     from_zone: str | None = None
     retry_after: float | None = None
     message: str = ""
-    unhealthy_zones: tuple[str, ...] = field(default=())
 
     @property
     def planned(self) -> bool:
@@ -196,7 +193,6 @@ def decide(policy: Policy, state: State, world: World, now: float) -> Decision:
             retry_after=left,
             message=f"active PBX in zone {state.active_zone} is not ready; last promotion "
             f"{since:.1f}s ago, waiting {left:.1f}s more (failover.minIntervalSeconds)",
-            unhealthy_zones=unhealthy,
         )
     candidates = _candidates(policy, state, world, in_interval)
     if reason == Reason.INITIAL and candidates and _still_starting(policy, state, world, now):
@@ -212,7 +208,6 @@ def decide(policy: Policy, state: State, world: World, now: float) -> Decision:
                 if waiting
                 else f"active PBX lost ({reason}) and no ready PBX in a healthy zone to promote"
             ),
-            unhealthy_zones=unhealthy,
         )
     pod = candidates[0]
     return Decision(
@@ -222,7 +217,6 @@ def decide(policy: Policy, state: State, world: World, now: float) -> Decision:
         to_pod=pod.name,
         from_zone=state.active_zone,
         message=f"promote {pod.name} in zone {pod.zone} ({reason})",
-        unhealthy_zones=unhealthy,
     )
 
 
@@ -287,13 +281,11 @@ def _switchover(policy: Policy, state: State, world: World, unhealthy: tuple[str
                 to_pod=pod.name,
                 from_zone=state.active_zone,
                 message=f"planned switchover from zone {state.active_zone} to {target}",
-                unhealthy_zones=unhealthy,
-            )
+                )
         why = f"the PBX in zone {target} cannot take calls ({problem})"
     return Decision(
         Action.KEEP,
         Reason.SWITCHOVER_REJECTED,
         from_zone=state.active_zone,
         message=f"switchover to {target!r} refused, active stays in {state.active_zone}: {why}",
-        unhealthy_zones=unhealthy,
     )

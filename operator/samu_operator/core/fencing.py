@@ -66,16 +66,6 @@ class ServiceWrite:
 Step = LabelWrite | StatusWrite | ServiceWrite
 
 
-def active_selector(tenant_label: tuple[str, str], epoch: int) -> dict[str, str]:
-    """The active Service's selector: tenant, role and the current fencing token."""
-    key, value = tenant_label
-    return {key: value, ROLE_LABEL: ACTIVE, EPOCH_LABEL: str(epoch)}
-
-
-def matches(labels: dict[str, str], selector: dict[str, str]) -> bool:
-    return all(labels.get(k) == v for k, v in selector.items())
-
-
 def _fence(pod: PodFact, now: float) -> LabelWrite:
     return LabelWrite(
         pod.name,

@@ -6,6 +6,7 @@ The cache is written through with what each of our own writes returns, and never
 to an older resourceVersion, so a late watch echo cannot make it plan twice from stale labels.
 """
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from samu_operator.core.failover import World, pod_health, zone_pod
 from samu_operator.core.meta import namespace_of
 
 Body = dict[str, Any]
+RESYNC_ENV = "SAMU_FAILOVER_RESYNC_SECONDS"
 
 
 def _rv(body: Mapping[str, Any]) -> int | None:
@@ -40,6 +42,11 @@ def _newer(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
     return a is None or b is None or a >= b
 
 
+def _node_view(body: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """What the decisions read of a node: its fact and whether it declares its zone down."""
+    return node_fact(body), zone_declared_down(body)
+
+
 @dataclass
 class FailoverCache:
     """Pods (per tenant), nodes and tenants as last seen; every access under ``_guard``."""
@@ -49,9 +56,10 @@ class FailoverCache:
     pods: dict[str, dict[str, Body]] = field(default_factory=dict)  # tenant -> pod -> body
     nodes: dict[str, Body] = field(default_factory=dict)
     tenants: dict[str, Body] = field(default_factory=dict)
-    resync_every: float = 15.0
+    #: Seconds between fresh lists of a tenant's pods and of the nodes (missed events).
+    resync_every: float = field(default_factory=lambda: float(os.environ.get(RESYNC_ENV, "15")))
     _synced: dict[str, float] = field(default_factory=dict)  # tenant -> last full pod list
-    _nodes_synced: bool = False
+    _nodes_synced: float | None = None  # when the nodes were last listed
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def _store_pod(self, body: Mapping[str, Any], deleted: bool = False) -> str | None:
@@ -113,14 +121,34 @@ class FailoverCache:
     def _ensure_synced(self, tenant: str) -> None:
         """Never decide on a partial cache (just started, or resumed after a pause): a PBX
         missing from it would look deleted. List the nodes once, each tenant's pods once."""
-        if not self._nodes_synced:
-            for node in self.kube_client().list("v1", "Node"):
-                with self._guard:
-                    if _newer(node, self.nodes.get(node["metadata"]["name"])):
-                        self.nodes[node["metadata"]["name"]] = node
-            self._nodes_synced = True
+        if self._nodes_synced is None:
+            self.resync_nodes()
         if tenant not in self._synced:
             self.resync(tenant)
+
+    def resync_nodes(self) -> set[str]:
+        """Replace the cached nodes by a fresh list (a node watch gone quiet misses a zone
+        loss; pods of a partitioned zone keep saying Ready). Returns the zones whose nodes
+        changed meanwhile: their tenants must be decided again."""
+        started = self.clock()
+        items = self.kube_client().list("v1", "Node")
+        with self._guard:
+            before = {n: _node_view(b) for n, b in self.nodes.items()}
+            fresh = {}
+            for node in items:
+                name = node["metadata"]["name"]
+                old = self.nodes.get(name)
+                fresh[name] = node if _newer(node, old) else old
+            self.nodes = fresh
+            self._nodes_synced = started
+            after = {n: _node_view(b) for n, b in fresh.items()}
+        return {
+            view[0].zone
+            for name in before.keys() | after.keys()
+            if before.get(name) != after.get(name)
+            for view in (before.get(name), after.get(name))
+            if view is not None
+        }
 
     def resync(self, tenant: str) -> None:
         """Replace the cached pods of a tenant by a fresh list (missed events, a long pause)."""

@@ -27,9 +27,15 @@ from samu_operator.core.facts import (
 from samu_operator.core.failover import Action, Decision, Reason, World, decide
 from samu_operator.core.fencing import converge_plan, promotion_plan, switchover_settled
 from samu_operator.failover.cache import Body
-from samu_operator.failover.writes import FailoverWriter, Halted
+from samu_operator.failover.writes import Conflict, FailoverWriter, Halted
 
 log = logging.getLogger("samu_operator.failover")
+#: Decisions taken again at once after a failed compare-and-swap (then: on the next event).
+MAX_CONFLICTS = 3
+
+
+def _version(body: Mapping[str, Any] | None) -> str | None:
+    return ((body or {}).get("metadata") or {}).get("resourceVersion")
 
 
 @dataclass
@@ -89,8 +95,14 @@ class FailoverEngine(FailoverWriter):
             self.submit(body["metadata"]["name"], received)
 
     def recheck(self, tenant: str) -> None:
-        """The periodic safety net: a fresh pod list now and then, then a decision."""
-        if self.clock() - self._synced.get(tenant, 0.0) >= self.resync_every:
+        """The periodic safety net: fresh pod and node lists now and then, then a decision."""
+        now = self.clock()
+        if now - (self._nodes_synced or 0.0) >= self.resync_every:
+            self._nodes_synced = now  # one list for all the tenants' re-checks
+            for zone in self.resync_nodes():
+                log.info("nodes of zone %s changed unseen by the watch", zone)
+                self.evaluate_many(self._tenants_in_zone(zone), now)
+        if now - self._synced.get(tenant, 0.0) >= self.resync_every:
             self.resync(tenant)
         self.evaluate(tenant)
 
@@ -132,8 +144,10 @@ class FailoverEngine(FailoverWriter):
                 self._dirty_since.setdefault(tenant, received or self.clock())
             return None
         outcome = None
+        conflicts = 0
         try:
             while True:
+                version = _version(self._tenant(tenant))
                 try:
                     outcome = self._evaluate(
                         tenant, received if received is not None else self.clock()
@@ -141,6 +155,12 @@ class FailoverEngine(FailoverWriter):
                 except Halted:
                     log.warning("%s: halted mid-promotion (test hook)", tenant)
                     return None
+                except Conflict as exc:
+                    conflicts += 1
+                    log.info("failover of %s: %s; deciding again", tenant, exc)
+                    if _version(self._tenant(tenant)) != version and conflicts <= MAX_CONFLICTS:
+                        continue  # the change is in the cache already: decide again now
+                    # else its watch event is on its way, and submits a new decision
                 except kube.KubeError as exc:
                     log.warning(
                         "failover of %s: API error %s; retried on the next event", tenant, exc

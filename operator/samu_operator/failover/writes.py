@@ -36,6 +36,11 @@ class Halted(Exception):
     """Raised by the test hook ``halt_after_steps``: the operator 'dies' mid-promotion."""
 
 
+class Conflict(kube.KubeError):
+    """The commit's compare-and-swap failed: the tenant changed since this engine read it.
+    The change's watch event brings the fresh tenant (and a new decision)."""
+
+
 @dataclass
 class FailoverWriter(FailoverCache):
     """Runs plan steps (pod labels, status epoch, Service selector) and posts Events."""
@@ -95,23 +100,49 @@ class FailoverWriter(FailoverCache):
         epoch_read: int | None,
         record: dict[str, Any] | None,
     ) -> None:
-        """Compare-and-swap of status.epoch: fails (422) if another writer moved it first."""
+        """Compare-and-swap of status.epoch: fails (422) if another writer moved it first.
+
+        The first election has no epoch to compare: the tenant's resourceVersion stands in for
+        it, so that the commit applies only to the tenant as it was read. Without it, a cache
+        that has not yet seen the onboarding part's first status would replace that whole
+        status (``add /status``), and two replicas could both elect a zone. The tenant is
+        read just before: during an onboarding the cached copy is nearly always behind (Kopf
+        delivers a tenant's events after its creation handler), and a test against it fails.
+        """
+        ref = kube.Ref(kube.TENANT_API, KIND, None, tenant)
+        if "epoch" not in (body.get("status") or {}):
+            fresh = client.get(ref)
+            if fresh is None:
+                return  # deleted meanwhile
+            self._store_tenant(fresh)
+            if "epoch" in (fresh.get("status") or {}):
+                raise Conflict(409, f"{tenant} has an elected PBX already")
+            body = fresh
         status = body.get("status")
+        version = (body.get("metadata") or {}).get("resourceVersion")
         ops: list[dict[str, Any]] = []
+        if status is not None and "epoch" in status:
+            ops.append({"op": "test", "path": "/status/epoch", "value": epoch_read})
+        elif version is not None:
+            ops.append({"op": "test", "path": "/metadata/resourceVersion", "value": version})
         if status is None:
             ops.append({"op": "add", "path": "/status", "value": {}})
-        elif "epoch" in status:
-            ops.append({"op": "test", "path": "/status/epoch", "value": epoch_read})
         ops.append({"op": "add", "path": "/status/epoch", "value": step.epoch})
         ops.append({"op": "add", "path": "/status/activeZone", "value": step.active_zone})
         if record is not None:
             value = {k: v for k, v in record.items() if k != "_signal"}
             value["seconds"] = round(max(0.0, self.clock() - record["_signal"]), 3)
             ops.append({"op": "add", "path": "/status/lastFailover", "value": value})
-        ref = kube.Ref(kube.TENANT_API, KIND, None, tenant)
-        result = client._call(  # the shared client has merge patches only; this one must test
-            "PATCH", ref.path("status"), body=ops, content_type="application/json-patch+json"
-        )
+        try:
+            result = client._call(  # the shared client has merge patches only; this one tests
+                "PATCH", ref.path("status"), body=ops, content_type="application/json-patch+json"
+            )
+        except kube.KubeError as exc:
+            if exc.status not in (409, 422):
+                raise
+            raise Conflict(
+                exc.status, f"{tenant} changed since it was read: {exc.message}"
+            ) from exc
         self._store_tenant(result)
 
     def _service_epoch(self, tenant: str) -> int | None:

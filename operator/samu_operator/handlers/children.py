@@ -161,9 +161,11 @@ async def refresh_readiness(body: Mapping[str, Any], pbx_index: kopf.Index) -> b
     return True
 
 
-#: Status writes of a tenant are coalesced over this window: a tenant's pods start together.
-COALESCE_SECONDS = 0.1
-_scheduled: set[str] = set()
+#: Status writes of a tenant wait for its pod events to pause this long (a tenant's pods
+#: start, become ready and get their roles in one burst), at most COALESCE_MAX_SECONDS.
+COALESCE_SECONDS = 0.2
+COALESCE_MAX_SECONDS = 1.0
+_due: dict[str, tuple[float, float]] = {}  # tenant -> (first event, write at)
 
 
 #: A refresh asked before the tenant's first status is known is tried again this many times.
@@ -173,16 +175,22 @@ EARLY_RETRIES = 50
 def schedule_refresh(
     name: str, tenant_index: kopf.Index, pbx_index: kopf.Index, retries: int = EARLY_RETRIES
 ) -> None:
-    """Refresh the tenant's readiness a moment from now, once for all the events meanwhile,
-    from the freshest index entries at that time; again later while it is too early to tell
-    (pods may all be ready before the first status reaches the index: no event would follow)."""
-    if name in _scheduled:
+    """Refresh the tenant's readiness once its events pause, once for all the events
+    meanwhile, from the freshest index entries at that time; again later while it is too
+    early to tell (pods may all be ready before the first status reaches the index: no event
+    would follow)."""
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    if name in _due:
+        first, _ = _due[name]
+        _due[name] = (first, min(first + COALESCE_MAX_SECONDS, now + COALESCE_SECONDS))
         return
-    _scheduled.add(name)
+    _due[name] = (now, now + COALESCE_SECONDS)
 
     async def later() -> None:
-        await asyncio.sleep(COALESCE_SECONDS)
-        _scheduled.discard(name)
+        while (wait := _due[name][1] - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        del _due[name]
         bodies = list(tenant_index.get(name, []))
         if bodies and not await refresh_readiness(bodies[0], pbx_index) and retries > 0:
             await asyncio.sleep(0.2)

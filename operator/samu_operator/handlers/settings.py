@@ -7,6 +7,7 @@ the benchmark and the drill); without it Kopf logs in like the kubernetes client
 
 import logging
 import os
+import random
 from typing import Any
 
 import kopf
@@ -16,6 +17,17 @@ from samu_operator.core import labels as lbl
 from samu_operator.core import pbx_contract
 
 WORKERS_ENV = "SAMU_OPERATOR_WORKERS"
+#: Seconds without any event (bookmarks included) after which a watch stream is taken for
+#: dead and reconnected: a watch that dies quietly would otherwise hide a failing PBX.
+WATCH_INACTIVITY_ENV = "SAMU_OPERATOR_WATCH_INACTIVITY_SECONDS"
+#: Kopf's own API requests (its patches, lists, Events): retried after these seconds,
+#: each stretched by a random jitter so that replicas and tenants do not retry in step.
+ERROR_BACKOFFS = (0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0)
+
+
+def jittered(backoffs: tuple[float, ...], rng: random.Random) -> list[float]:
+    """Each backoff times a random factor in [0.5, 1.5)."""
+    return [round(b * (0.5 + rng.random()), 3) for b in backoffs]
 
 
 @kopf.on.startup()
@@ -36,7 +48,9 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.execution.max_workers = int(os.environ.get(WORKERS_ENV, "16"))
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
+    settings.watching.inactivity_timeout = float(os.environ.get(WATCH_INACTIVITY_ENV, "15"))
     settings.networking.request_timeout = 30
+    settings.networking.error_backoffs = jittered(ERROR_BACKOFFS, random.Random())
     metrics.serve()
 
 

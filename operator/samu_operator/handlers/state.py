@@ -126,6 +126,25 @@ def desired_for(tenant: SamuTenant, body: Mapping[str, Any]) -> list[Obj]:
         return _cache[key]
 
 
+_reconciled: set[tuple[str, str, int]] = set()
+
+
+def _generation_key(body: Mapping[str, Any]) -> tuple[str, str, int]:
+    meta = body.get("metadata") or {}
+    return meta.get("name", ""), meta.get("uid", ""), int(meta.get("generation") or 0)
+
+
+def mark_reconciled(body: Mapping[str, Any]) -> None:
+    """This process applied this generation of the tenant in full and wrote its status."""
+    if len(_reconciled) > 4096:
+        _reconciled.clear()
+    _reconciled.add(_generation_key(body))
+
+
+def reconciled(body: Mapping[str, Any]) -> bool:
+    return _generation_key(body) in _reconciled
+
+
 def pod_roles(pods: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """zone -> the role label the failover part put on the zone's PBX pod (the truth)."""
     return {zone: str(pod["role"]) for zone, pod in pods.items() if pod.get("role")}
@@ -157,9 +176,28 @@ def write_status(
     return phase
 
 
+#: tenant -> the onboarding fields this process last wrote to its status. Kopf delivers a
+#: tenant's events after its creation handler returns: until then, the bodies the handlers
+#: see do not have the last write, which would be written again at each pod event.
+_written: dict[str, dict[str, Any]] = {}
+
+
 def send_status(name: str, patch: Mapping[str, Any]) -> None:
     ref = kube.Ref(kube.TENANT_API, KIND, None, name)
     kube.shared().merge(ref, {"status": dict(patch)}, subresource="status")
+    if len(_written) > 4096:
+        _written.clear()
+    _written[name] = dict(patch)
+
+
+def _timeless(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The status fields without the conditions' transition times."""
+    out = dict(fields)
+    out["conditions"] = [
+        {k: v for k, v in c.items() if k != "lastTransitionTime"}
+        for c in fields.get("conditions") or []
+    ]
+    return out
 
 
 def status_update(
@@ -176,7 +214,13 @@ def status_update(
     roles |= dict(pod_roles or {})
     facts = StatusFacts(zones, problem, active, failing, generation, roles, *more[:1])
     patch = status_patch(facts, status.get("conditions") or [], now())
-    return str(patch["phase"]), None if same_status(patch, status) else patch
+    name = (body.get("metadata") or {}).get("name", "")
+    last = _written.get(name)
+    if same_status(patch, status) or (
+        last is not None and same_status(_timeless(patch), _timeless(last))
+    ):
+        return str(patch["phase"]), None
+    return str(patch["phase"]), patch
 
 
 def previous_problem(body: Mapping[str, Any]) -> Problem | None:

@@ -5,6 +5,7 @@ Thin: what to create is ``core.desired``, what counts as drift ``core.drift``, t
 runs them in its thread pool, where the official (sync) Kubernetes client lives.
 """
 
+import asyncio
 import contextlib
 import os
 import time
@@ -103,8 +104,16 @@ def reconcile(
             return _report(body, problem, logger)
         assert tenant is not None
         desired = state.desired_for(tenant, body)
-        applied = kube_apply.apply_all(kube.shared(), desired, fresh=fresh)
-        published = positions_publish.publish(kube.shared(), tenant, body["metadata"].get("uid"))
+        if fresh and state.reconciled(body):
+            # Kopf runs a creation again when the echo of its own annotations comes late
+            # (a loaded API server): this process applied this generation already.
+            applied = kube_apply.Applied(unchanged=len(desired))
+            published = kube_apply.Applied()
+        else:
+            applied = kube_apply.apply_all(kube.shared(), desired, fresh=fresh)
+            key = positions_publish.created_key_secret(desired, applied.created)
+            uid = body["metadata"].get("uid")
+            published = positions_publish.publish(kube.shared(), tenant, uid, key)
         applied.created += published.created
         applied.patched += published.patched
         pruned = kube_apply.prune(kube.shared(), name, desired) if prune else []
@@ -120,6 +129,7 @@ def reconcile(
         zones = state.zone_facts(tenant, pods)
         generation = body["metadata"].get("generation")
         phase = state.write_status(body, zones, None, generation, state.pod_roles(pods))
+        state.mark_reconciled(body)
         metrics.set_phase(name, phase)
         return phase
     except kube.KubeError as exc:
@@ -175,6 +185,45 @@ def recheck(body: kopf.Body, logger: kopf.Logger, **kwargs: Any) -> None:
     # A problem is already reported in status and as an Event; the next tick tries again.
     with contextlib.suppress(kopf.TemporaryError, kopf.PermanentError):
         reconcile(body, fresh=False, prune=False, drift=True, logger=logger, **_indexes(kwargs))
+
+
+#: Seconds a spec generation may stay unobserved before the catch-up timer reconciles it.
+CATCH_UP_ENV = "SAMU_OPERATOR_CATCH_UP_SECONDS"
+CATCH_UP_ANNOTATION = f"{lbl.GROUP}/catch-up"
+_unobserved_since: dict[tuple[str, int], float] = {}
+
+
+def catch_up_seconds() -> float:
+    return float(os.environ.get(CATCH_UP_ENV, "10"))
+
+
+@kopf.timer(*TENANTS, interval=catch_up_seconds() / 2, initial_delay=catch_up_seconds() / 2)
+async def catch_up(body: kopf.Body, logger: kopf.Logger, **_: Any) -> None:
+    """Nudge Kopf about a tenant whose spec generation stays unobserved for
+    ``catch_up_seconds``: an annotation written on it is the event Kopf waits for.
+
+    Kopf can lose a creation or a spec change: when the answer to its finalizer patch is
+    lost and its retry fails its own resourceVersion test, it waits for a new event of that
+    tenant before handling it, and none may come (the tenant then stays without objects and
+    status until the re-check, a minute later). Reconciling here instead would duplicate
+    the work of a handler Kopf has merely queued (a hundred tenants at once); the nudge costs
+    one request, and nothing when nothing is missed.
+    """
+    meta, status = body.get("metadata") or {}, body.get("status") or {}
+    name, generation = meta["name"], int(meta.get("generation") or 0)
+    if meta.get("deletionTimestamp") or status.get("observedGeneration") == generation:
+        _unobserved_since.pop((name, generation), None)
+        return
+    now = time.monotonic()
+    since = _unobserved_since.setdefault((name, generation), now)
+    if now - since < catch_up_seconds():
+        return
+    _unobserved_since[(name, generation)] = now  # the next nudge, if needed, one period later
+    logger.warning(f"generation {generation} of {name} not reconciled yet: nudging Kopf")
+    ref = kube.Ref(kube.TENANT_API, body["kind"], None, name)
+    patch = {"metadata": {"annotations": {CATCH_UP_ANNOTATION: f"{generation}@{state.now()}"}}}
+    with contextlib.suppress(kube.KubeError):  # the next tick tries again
+        await asyncio.to_thread(kube.shared().merge, ref, patch)
 
 
 @kopf.on.delete(*TENANTS)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client, config
+from urllib3.util.retry import Retry
 
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, PLURAL
 
@@ -88,18 +89,37 @@ class Ref:
         return f"{self.collection()}/{self.name}{sub}"
 
 
+#: urllib3's retry policy (backoff with jitter, Retry-After obeyed), for every method: the
+#: operator's writes are idempotent (a create that did happen answers 409
+#: on its retry, which ``kube.apply`` compares; a patch or delete repeats harmlessly), so a
+#: write whose answer was lost in a reset connection is simply sent again.
+RETRY = Retry(
+    total=5,
+    read=2,  # a read timeout costs REQUEST_TIMEOUT each time
+    backoff_factor=0.05,
+    backoff_max=2.0,
+    backoff_jitter=0.05,
+    status_forcelist=(429, 500, 502, 503, 504),
+    allowed_methods=None,
+    respect_retry_after_header=True,
+    raise_on_status=False,  # the last answer is returned: KubeError names its status
+)
+
+
 def make_api_client(server: str | None = None) -> client.ApiClient:
     """An ApiClient for ``server`` (the emulator), else in-cluster, else the local kubeconfig."""
     server = server or os.environ.get(SERVER_ENV)
+    configuration = client.Configuration()
     if server:
-        configuration = client.Configuration(host=server.rstrip("/"))
-        configuration.connection_pool_maxsize = 32
-        return client.ApiClient(configuration)
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
-    return client.ApiClient()
+        configuration.host = server.rstrip("/")
+    else:
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+        except config.ConfigException:
+            config.load_kube_config(client_configuration=configuration)
+    configuration.connection_pool_maxsize = 32
+    configuration.retries = RETRY
+    return client.ApiClient(configuration)
 
 
 class Kube:

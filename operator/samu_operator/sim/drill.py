@@ -25,9 +25,11 @@ from typing import Any
 from samu_operator import kube
 from samu_operator.core import labels
 from samu_operator.core.desired import ACTIVE_SERVICE, pbx_name
+from samu_operator.handlers.settings import WATCH_INACTIVITY_ENV
 from samu_operator.model.departments import DEPARTMENTS
 from samu_operator.model.tenant import API_GROUP, API_VERSION, PLURAL, tenant_name_for
 from samu_operator.sim.audit import double_actives
+from samu_operator.sim.faults import Faults
 
 TENANTS = f"{API_GROUP}/{API_VERSION}/{PLURAL}"
 MAX_TENANTS = len(DEPARTMENTS)
@@ -47,6 +49,8 @@ class DrillReport:
     double_active: int
     onboarding_seconds: float
     seconds: list[float] = field(default_factory=list)
+    chaos: float = 0.0  # share of the API requests given a fault (sim.faults)
+    faults: dict[str, int] = field(default_factory=dict)  # injected, by kind
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -70,6 +74,9 @@ class DrillReport:
             f"tenants without a standby after the failover: {self.without_standby}",
             f"double-active (full object history): {self.double_active}",
         ]
+        if self.chaos:
+            injected = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items()))
+            lines.append(f"API faults at {self.chaos:g} of requests: {injected or 'none'}")
         return "\n".join(lines)
 
     @property
@@ -122,12 +129,14 @@ class OperatorInThread:
         self.stop_flag = threading.Event()
         self.ready_flag = threading.Event()
         self.thread: threading.Thread | None = None
+        self._server_env: str | None = None
 
     def start(self) -> None:
         import kopf
 
         import samu_operator.handlers  # noqa: F401  (registers the handlers)
 
+        self._server_env = os.environ.get(kube.SERVER_ENV)
         os.environ[kube.SERVER_ENV] = self.url
         kube.reset_shared()
 
@@ -152,6 +161,13 @@ class OperatorInThread:
         self.stop_flag.set()
         if self.thread is not None:
             await asyncio.to_thread(self.thread.join, 30)
+        if self._server_env in (
+            None,
+            self.url,
+        ):  # the emulator is going: no one else is pointed at it
+            os.environ.pop(kube.SERVER_ENV, None)
+        else:
+            os.environ[kube.SERVER_ENV] = self._server_env
 
 
 def _selected(emulator: Any, tenant: str) -> tuple[str | None, int]:
@@ -189,11 +205,15 @@ async def run_drill(
     settle: float = 3.0,
     progress: Callable[[str], None] | None = None,
     inspect: Callable[[str], Any] | None = None,
+    chaos: float = 0.0,
+    seed: int | None = None,
 ) -> DrillReport:
     """Onboard, kill a zone, measure; see the module docstring. ``progress`` receives a
     line on each step and each change of how far it got (for a person watching);
     ``inspect`` is called with the emulator's URL after the failover, before it stops
-    (``samuctl drill --status`` reads the tenants' status there, as from a cluster)."""
+    (``samuctl drill --status`` reads the tenants' status there, as from a cluster).
+    ``chaos``: that share of the API requests meets a fault, of every kind ``sim.faults``
+    injects, from the first tenant on (``seed`` makes the draws repeatable)."""
     say = progress or (lambda _text: None)
     from samu_operator.sim import kmock_speedup
     from samu_operator.sim.kubelet import EmulatedCluster
@@ -208,11 +228,20 @@ async def run_drill(
     if kill not in zones:
         raise ValueError(f"--kill-zone {kill}: not one of --zones {','.join(zones)}")
     os.environ.setdefault("SAMU_OPERATOR_METRICS_PORT", "0")
+    faults = Faults(rate=chaos, seed=seed)
+    inactivity = os.environ.get(WATCH_INACTIVITY_ENV)
+    if chaos:
+        # Silent watches are part of the chaos: bookmarks every half second from the
+        # emulator, and the operator takes a stream quiet for 2 s for dead.
+        os.environ[WATCH_INACTIVITY_ENV] = "2"
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("kopf").setLevel(logging.ERROR)  # shutdown chatter, not drill results
+    # Shutdown chatter (and, under chaos, Kopf's retries of injected faults): not results.
+    logging.getLogger("kopf").setLevel(logging.CRITICAL if chaos else logging.ERROR)
     departments = sorted(DEPARTMENTS, key=lambda d: (len(d), d))[:tenants]
     names = [tenant_name_for(d) for d in departments]
     async with EmulatedCluster(zones=zones) as cluster:
+        cluster.emulator.faults = faults
+        cluster.emulator.bookmark_seconds = 0.5 if chaos else None
         op = OperatorInThread(cluster.url)
         op.start()
         try:
@@ -282,6 +311,10 @@ async def run_drill(
                 await asyncio.to_thread(inspect, cluster.url)
         finally:
             await op.stop()
+            if inactivity is None:
+                os.environ.pop(WATCH_INACTIVITY_ENV, None)
+            else:
+                os.environ[WATCH_INACTIVITY_ENV] = inactivity
     seconds = [done[n] for n in affected if n in done]
     pct = {
         "p50": percentile(seconds, 50),
@@ -308,6 +341,8 @@ async def run_drill(
         double_active=len(violations),
         onboarding_seconds=onboarding,
         seconds=seconds,
+        chaos=chaos,
+        faults=dict(faults.counts),
     )
 
 

@@ -27,6 +27,9 @@ from kmock import KubernetesEmulator, KubernetesError, ResourceInfo, resource
 from kmock._internal import dicts, enums, k8s_dicts, parsing, rendering
 
 from samu_operator.model.tenant import API_GROUP, API_VERSION, KIND, PLURAL
+from samu_operator.sim.faults import Faults
+from samu_operator.sim.faulty import FaultyApi
+from samu_operator.sim.selectors import parse_selector, selector_matches
 
 VERBS = {"get", "list", "watch", "create", "patch", "update", "delete"}
 
@@ -82,60 +85,18 @@ def now_rfc3339() -> str:
     return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_selector(text: str) -> list[tuple[str, str, frozenset[str]]]:
-    """``a=b,c!=d,e,!f,g in (x,y),h notin (z)`` -> (key, operator, values) terms."""
-    terms, depth, start = [], 0, 0
-    parts: list[str] = []
-    for i, ch in enumerate(text):
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    for part in (p.strip() for p in parts):
-        if not part:
-            continue
-        if " notin " in part or " in " in part:
-            op = "notin" if " notin " in part else "in"
-            key, values = part.split(f" {op} ", 1)
-            items = frozenset(v.strip() for v in values.strip().strip("()").split(","))
-            terms.append((key.strip(), op, items))
-        elif "!=" in part:
-            key, value = part.split("!=", 1)
-            terms.append((key.strip(), "notin", frozenset([value.strip()])))
-        elif "=" in part:
-            key, value = part.replace("==", "=").split("=", 1)
-            terms.append((key.strip(), "in", frozenset([value.strip()])))
-        elif part.startswith("!"):
-            terms.append((part[1:].strip(), "!exists", frozenset()))
-        else:
-            terms.append((part, "exists", frozenset()))
-    return terms
-
-
-def selector_matches(
-    obj: Mapping[str, Any], terms: Iterable[tuple[str, str, frozenset[str]]]
-) -> bool:
-    found = (obj.get("metadata") or {}).get("labels") or {}
-    for key, op, values in terms:
-        if op == "in":
-            ok = found.get(key) in values
-        elif op == "notin":
-            ok = found.get(key) not in values
-        else:
-            ok = (key in found) == (op == "exists")
-        if not ok:
-            return False
-    return True
-
-
 @attrs.define(kw_only=True)
-class SamuEmulator(KubernetesEmulator):
+class SamuEmulator(FaultyApi, KubernetesEmulator):
     """The emulated API server of the tests, the benchmark and the drill (one per loop)."""
 
     _versions: Iterable[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
     _last_version: int = attrs.field(default=0, init=False)
+    #: What to inject (``sim.faults``); set before or while serving. Nothing by default.
+    faults: Faults = attrs.field(factory=Faults)
+    #: A BOOKMARK on a watch stream after this many seconds without events, as the API
+    #: server sends them (every minute or so) to clients that allow them; None: never.
+    bookmark_seconds: float | None = None
+    _silenced: int = attrs.field(default=0, init=False)  # see silence_watches()
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -207,7 +168,13 @@ class SamuEmulator(KubernetesEmulator):
     async def _handle(self, request: rendering.Request) -> Any:
         token = _serving.set(request)  # aiohttp serves each request in its own task
         try:
-            return await self._handle_in_flight(request)
+            fault = None
+            if request.resource is not None and request.action != enums.action.WATCH:
+                method = str(request.method.value).upper()
+                fault = self.faults.request_fault(method, request.url.path)
+            if fault is None:
+                return await self._handle_in_flight(request)
+            return await self._faulty(fault, request)
         finally:
             _serving.reset(token)
 
@@ -271,14 +238,14 @@ class SamuEmulator(KubernetesEmulator):
         payload["metadata"]["resourceVersion"] = str(self._last_version)
         return payload
 
-    async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[Any]:
+    async def _watch_events(self, request: rendering.Request) -> AsyncIterator[Any]:
         """Filtered by label selector; a watch from a list's resourceVersion does not replay
         what the list already returned (kmock re-sends every object as ADDED: Kopf would then
         act on a stale copy and its finalizer patch would fail its resourceVersion test)."""
         terms = parse_selector(request.params.get("labelSelector", ""))
         since = request.params.get("resourceVersion", "")
         since_version = int(since) if since.isdigit() else 0
-        async for event in super()._serve_watch(request):
+        async for event in KubernetesEmulator._serve_watch(self, request):
             if not isinstance(event, dict):
                 yield event
                 continue

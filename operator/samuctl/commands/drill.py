@@ -30,6 +30,15 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="after the failover, print `samuctl tenant status` of every tenant, read from the "
         "emulated cluster's API as from a real one",
     )
+    drill.add_argument(
+        "--chaos",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="share of the API requests (0 to 1) the emulated API server answers with a fault: "
+        "5xx, 409, 429 with Retry-After, latency, reset connection; watch streams closed every "
+        "few seconds and some gone silent (default 0: none)",
+    )
     add_output_flag(drill)
     drill_calls.add_arguments(drill)
     drill.set_defaults(func=_drill)
@@ -60,6 +69,7 @@ def _drill(args: argparse.Namespace) -> int:
                     args.timeout,
                     progress=progress.update,
                     inspect=read_status if args.status else None,
+                    chaos=args.chaos,
                 )
             )
     except (ValueError, RuntimeError) as exc:
