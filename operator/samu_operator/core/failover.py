@@ -281,7 +281,7 @@ def _switchover(policy: Policy, state: State, world: World, unhealthy: tuple[str
                 to_pod=pod.name,
                 from_zone=state.active_zone,
                 message=f"planned switchover from zone {state.active_zone} to {target}",
-                )
+            )
         why = f"the PBX in zone {target} cannot take calls ({problem})"
     return Decision(
         Action.KEEP,
