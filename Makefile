@@ -6,6 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers for the default run (the tests mostly wait on real processes);
+# `make test TEST_WORKERS=0` runs them in this process, one after the other.
+TEST_WORKERS ?= 3
 DEBIAN_PACKAGES := kamailio kamailio-extra-modules kamailio-tls-modules sip-tester rtpengine-daemon redis-server espeak-ng
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -17,7 +20,7 @@ run: setup
 	$(BIN)/samuctl drill --tenants 10
 
 test: setup debs lint
-	$(BIN)/pytest -q -p no:cacheprovider tests --ignore=tests/infra
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile tests --ignore=tests/infra
 	@if compgen -G 'tests/infra/test_*.py' >/dev/null; then $(BIN)/pytest -q -p no:cacheprovider tests/infra; fi
 
 lint: setup
